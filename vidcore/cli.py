@@ -1,0 +1,52 @@
+"""The ``vidcore`` command line: a thin router over library functions.
+
+Each command lives in ``vidcore/commands/<name>.py`` as ``add_parser`` (builds its
+argparse sub-parser) plus ``run(args)`` (calls the library, prints the result).
+One error boundary here turns known errors into one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from vidcore.errors import VidcoreError
+
+COMMANDS = ("demo-data", "info")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every command's sub-parser."""
+    parser = argparse.ArgumentParser(prog="vidcore", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"vidcore.commands.{name.replace('-', '_')}")
+        module.add_parser(sub).set_defaults(func=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the process exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args) or 0
+    except VidcoreError as err:
+        if os.environ.get("VIDCORE_DEBUG"):
+            raise
+        print(f"vidcore: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vidcore: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
