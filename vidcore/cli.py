@@ -15,7 +15,7 @@ import sys
 
 from vidcore.errors import VidcoreError
 
-COMMANDS = ("demo-data", "info")
+COMMANDS = ("demo-data", "info", "extract")
 
 
 def build_parser() -> argparse.ArgumentParser:
