@@ -63,3 +63,48 @@ def touch(root: Path, rel: str, data: bytes = b"x") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+# ---------------------------------------------------------------- trained synthetic runs
+
+SYNTHETIC_TRAINING = {  # head -> options: small and fast, still well above chance
+    "frame_mlp": {"epochs": 8, "batch_size": 32},
+    "temporal_conv": {"epochs": 15, "batch_size": 8, "width": 32},
+    "linear": {},
+}
+
+
+@pytest.fixture
+def fake_features(monkeypatch, tmp_path):
+    """Route ``vidcore.features`` to synthetic features; runs go under tmp_path."""
+    import synthetic
+
+    synthetic.install(monkeypatch)
+    monkeypatch.setenv("VIDCORE_RUNS", str(tmp_path / "runs"))
+    return synthetic
+
+
+@pytest.fixture(scope="session")
+def synthetic_runs(tmp_path_factory):
+    """One run per head trained on the synthetic CSV dataset (see tests/synthetic.py).
+
+    Returns a namespace: ``csv`` (the manifest), ``data`` (its folder), ``runs``
+    (head -> run directory), ``results`` (head -> TrainResult).
+    """
+    from types import SimpleNamespace
+
+    import synthetic
+
+    from vidcore.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("synthetic")
+    csv_path = synthetic.make_dataset(root / "data")
+    results = {}
+    with pytest.MonkeyPatch.context() as mp:
+        synthetic.install(mp)
+        for head, options in SYNTHETIC_TRAINING.items():
+            config = TrainConfig(dataset=str(csv_path), head=head, weights=None,
+                                 val_fraction=0.3, patience=None, log_every=2, **options)
+            results[head] = train(config, run_dir=root / "runs" / head)
+    return SimpleNamespace(csv=csv_path, data=root / "data", results=results,
+                           runs={h: Path(r.run_dir) for h, r in results.items()})

@@ -15,7 +15,7 @@ import sys
 
 from vidcore.errors import VidcoreError
 
-COMMANDS = ("demo-data", "info", "extract")
+COMMANDS = ("demo-data", "info", "extract", "train", "evaluate", "predict", "stop", "runs")
 
 
 def build_parser() -> argparse.ArgumentParser:

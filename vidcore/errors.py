@@ -32,3 +32,7 @@ class WeightsError(InputError):
 
 class RunError(InputError):
     """A run directory is missing, incomplete or damaged."""
+
+
+class TrainingError(VidcoreError):
+    """Training failed for a reason that is not the user's input (the run records it)."""

@@ -393,7 +393,10 @@ def group_split(labels, groups, test_fraction: float, seed: int, fold: int = 0) 
     if not 0 < test_fraction < 1:
         raise InputError(f"test fraction must be between 0 and 1, got {test_fraction}")
     n_groups = len(set(groups))
-    n_splits = min(max(2, round(1 / test_fraction)), n_groups)
+    # scikit-learn refuses more folds than the largest class has members: small datasets
+    # then get fewer, larger folds (a bigger test share) rather than an error.
+    largest_class = max(Counter(labels).values(), default=0)
+    n_splits = min(max(2, round(1 / test_fraction)), n_groups, largest_class)
     if n_splits < 2:
         raise DatasetError("cannot split: the dataset has fewer than 2 groups of videos")
     if not 0 <= fold < n_splits:

@@ -1,0 +1,105 @@
+"""Predict the action of one video with a trained run.
+
+``load_model(run_dir)`` returns a ``TrainedModel`` that the app can cache and reuse
+for many videos (it keeps its backbone once built). ``predict(model, video)`` samples
+and embeds the video's frames and returns a ``Prediction``: per-frame top classes with
+timestamps, the majority vote with its share, the mean-probability class, and the
+temporal (or linear) head's own answer.
+
+Per-frame probabilities exist for every head: the frame MLP is per-frame by nature,
+the temporal head has a jointly trained per-frame output, and the linear head is
+applied to single frames. So the app can chart predictions over time for any run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from vidcore import features, runs
+from vidcore.errors import InputError
+from vidcore.evaluate import aggregate
+from vidcore.models.heads import ModelOutput, TrainedModel, load_trained
+from vidcore.report import FramePrediction, Prediction
+
+log = logging.getLogger(__name__)
+
+
+def load_model(run_dir: str | os.PathLike | None = None) -> TrainedModel:
+    """Load a run's model; without ``run_dir``, the active model, else the shipped demo one.
+
+    Raises:
+        RunError: no such run, no model, or a model that cannot be loaded safely.
+    """
+    return load_trained(runs.resolve_model_dir(run_dir))
+
+
+def predict(model: TrainedModel | str | os.PathLike | None, video: str | os.PathLike,
+            top_k: int = 5) -> Prediction:
+    """Predict the action in one video.
+
+    Args:
+        model: a loaded model, a run directory, or None (active model, else demo model).
+        video: the video file.
+        top_k: classes listed per frame.
+
+    Raises:
+        InputError: the video is missing or cannot be decoded (``VideoReadError``).
+        RunError: no usable model.
+    """
+    if not isinstance(model, TrainedModel):
+        model = load_model(model)
+    path = Path(video).expanduser()
+    if not path.is_file():
+        raise InputError(f"video {path} does not exist; give the path of a video file")
+    frames, feats = features.video_features(path, model.feature_spec, model=model.backbone())
+    output = model.predict_features(feats)
+    return make_prediction(model, output, str(path), top_k, frames.info.duration)
+
+
+def make_prediction(model: TrainedModel, output: ModelOutput, video: str, top_k: int = 5,
+                    duration: float | None = None) -> Prediction:
+    """Turn a model output into a ``Prediction`` (every aggregator of the head).
+
+    Args:
+        model: the model that produced ``output`` (for class names and head).
+        output: its output for one video.
+        video: the video's path, for the record.
+        top_k: classes listed per frame.
+        duration: the video's length in seconds, if known.
+    """
+    classes = list(model.classes)
+    answers = {name: aggregate(output, name) for name in model.spec.aggregators}
+    mode, mean, primary = answers["mode"], answers["mean"], answers[model.primary]
+    temporal = answers.get("temporal")
+    return Prediction(
+        video=video, run_dir=str(model.run_dir), head=model.spec.name, classes=classes,
+        frames=_frames(output, classes, top_k),
+        probabilities=np.round(output.frame_probs.astype(float), 6).tolist(),
+        label=classes[mode.label], vote_share=mode.confidence,
+        mean_label=classes[mean.label], mean_confidence=mean.confidence,
+        temporal_label=classes[temporal.label] if temporal else None,
+        temporal_confidence=temporal.confidence if temporal else None,
+        primary=model.primary, primary_label=classes[primary.label],
+        primary_confidence=primary.confidence,
+        aggregators={name: _answer(a, classes, top_k) for name, a in answers.items()},
+        duration=duration,
+    )
+
+
+def _frames(output: ModelOutput, classes: list[str], top_k: int) -> list[FramePrediction]:
+    frames = []
+    for t, fid, probs in zip(output.timestamps, output.frame_ids, output.frame_probs,
+                             strict=True):
+        best = np.argsort(-probs, kind="stable")[:top_k]
+        frames.append(FramePrediction(float(t), int(fid), [(classes[i], float(probs[i]))
+                                                           for i in best]))
+    return frames
+
+
+def _answer(agg, classes: list[str], top_k: int) -> dict:
+    return {"label": classes[agg.label], "confidence": round(agg.confidence, 6),
+            "top": [[classes[i], round(float(agg.scores[i]), 6)] for i in agg.ranking[:top_k]]}

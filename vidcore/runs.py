@@ -1,0 +1,357 @@
+"""Run directories: where one training run keeps its config, metrics, model and status.
+
+Layout of a run directory::
+
+    config.json      the fully resolved TrainConfig
+    classes.json     class names in label order
+    metrics.jsonl    one JSON object per line, appended live (kind: extract | batch | epoch)
+    status.json      running | finished | stopped | failed, pid, times, best validation metrics
+    model.keras      the best checkpoint (neural heads), or model.npz (linear head)
+    scaling.npz      feature scaling fitted on the training frames (neural heads)
+    report.json      written by evaluation, with predictions.csv
+    STOP             present when someone asked the run to stop
+
+Every JSON file is written to a temporary file in the same folder and renamed into
+place, so a reader (the app polling a run, a second shell) never sees half a file.
+``metrics.jsonl`` is the exception: it is only appended to, one flushed line at a
+time, and readers skip a torn last line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from vidcore.errors import RunError
+
+log = logging.getLogger(__name__)
+
+CONFIG = "config.json"
+CLASSES = "classes.json"
+METRICS = "metrics.jsonl"
+STATUS = "status.json"
+REPORT = "report.json"
+PREDICTIONS = "predictions.csv"
+KERAS_MODEL = "model.keras"
+LINEAR_MODEL = "model.npz"
+SCALING = "scaling.npz"
+STOP = "STOP"
+ACTIVE = "ACTIVE"
+RUNS_ENV = "VIDCORE_RUNS"
+STATES = ("running", "finished", "stopped", "failed")
+FILE_MODE = 0o644  # mkstemp makes 0600 files; run files are meant to be shared
+REPO = Path(__file__).resolve().parent.parent
+DEMO_MODEL_DIR = REPO / "weights" / "demo_model"
+
+
+def default_runs_dir() -> Path:
+    """``$VIDCORE_RUNS`` or ``<repo>/runs``."""
+    env = os.environ.get(RUNS_ENV)
+    return Path(env).expanduser() if env else REPO / "runs"
+
+
+def new_run_dir(name: str, root: str | os.PathLike | None = None) -> Path:
+    """A fresh, not yet existing ``<root>/<YYYYmmdd-HHMMSS>-<name>`` path.
+
+    Args:
+        name: short label, usually the preset or head name.
+        root: runs folder (default ``default_runs_dir()``).
+    """
+    root = Path(root) if root else default_runs_dir()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "run"
+    path, n = root / f"{stamp}-{slug}", 2
+    while path.exists():  # two runs started within the same second
+        path, n = root / f"{stamp}-{slug}-{n}", n + 1
+    return path
+
+
+# ---------------------------------------------------------------- atomic files
+
+
+def write_json(path: str | os.PathLike, data) -> None:
+    """Write JSON atomically: temp file in the same folder, then ``os.replace``."""
+    text = json.dumps(data, indent=2, default=_plain)
+    write_text(path, text + "\n")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_path(path: str | os.PathLike) -> Path:
+    """A temp path beside ``path`` with the same suffix, for writers that need a name.
+
+    Keras insists on a ``.keras`` suffix, so the temp name keeps it; rename the
+    temp file onto ``path`` with ``os.replace`` once it is complete.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    os.chmod(tmp, FILE_MODE)
+    return Path(tmp)
+
+
+def _plain(value):
+    """JSON fallback for numpy scalars and paths."""
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def read_json(path: str | os.PathLike, default=None):
+    """Parsed JSON, or ``default`` when the file is missing or damaged."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def append_jsonl(path: str | os.PathLike, record: dict) -> None:
+    """Append one JSON line and flush it, so a polling reader sees it at once."""
+    line = json.dumps(record, default=_plain) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+
+
+def read_metrics(run_dir: str | os.PathLike, kind: str | None = None) -> list[dict]:
+    """The metric records of a run, oldest first, optionally of one ``kind``.
+
+    A torn last line (a writer caught mid-append) is skipped.
+    """
+    try:
+        lines = (Path(run_dir) / METRICS).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if kind is None or record.get("kind") == kind:
+            records.append(record)
+    return records
+
+
+# ---------------------------------------------------------------- status
+
+
+def write_status(run_dir: str | os.PathLike, state: str, **fields) -> dict:
+    """Merge ``fields`` into the run's status and set its state.
+
+    Args:
+        run_dir: the run directory.
+        state: one of ``running``, ``finished``, ``stopped``, ``failed``.
+        **fields: extra values (``error``, ``best_val_loss`` ...) kept across calls.
+
+    Returns:
+        The status written.
+    """
+    if state not in STATES:
+        raise ValueError(f"unknown run state {state!r}")
+    status = read_json(Path(run_dir) / STATUS, {}) or {}
+    status.update(fields, state=state, updated=_now())
+    if state == "running":
+        status.setdefault("started", _now())
+        status.update(pid=os.getpid(), host=socket.gethostname())
+    else:
+        status.setdefault("ended", _now())
+    write_json(Path(run_dir) / STATUS, status)
+    return status
+
+
+def read_status(run_dir: str | os.PathLike) -> dict:
+    """The run's status; a ``running`` run whose process is gone reads as failed.
+
+    Returns:
+        The status dict (``{"state": "unknown"}`` when there is no status file).
+    """
+    status = read_json(Path(run_dir) / STATUS)
+    if not isinstance(status, dict):
+        return {"state": "unknown"}
+    if status.get("state") == "running" and not _process_alive(status):
+        status.update(state="failed", error="interrupted: the training process is gone")
+    return status
+
+
+def _process_alive(status: dict) -> bool:
+    """Whether the pid of a status is still running (unknowable from another host)."""
+    if status.get("host") not in (None, socket.gethostname()):
+        return True
+    pid = status.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- stop requests
+
+
+def request_stop(run_dir: str | os.PathLike) -> Path:
+    """Ask a training run to stop after its current batch (it keeps its best model).
+
+    Raises:
+        RunError: ``run_dir`` is not a run directory.
+    """
+    run_dir = check_run_dir(run_dir, need_model=False)
+    path = run_dir / STOP
+    write_text(path, f"stop requested at {_now()}\n")
+    return path
+
+
+def stop_requested(run_dir: str | os.PathLike) -> bool:
+    """True when a ``STOP`` file is in the run directory."""
+    return (Path(run_dir) / STOP).exists()
+
+
+# ---------------------------------------------------------------- finding runs
+
+
+def model_file(run_dir: str | os.PathLike) -> Path | None:
+    """The run's model file (``model.keras`` or ``model.npz``), or None."""
+    for name in (KERAS_MODEL, LINEAR_MODEL):
+        if (Path(run_dir) / name).is_file():
+            return Path(run_dir) / name
+    return None
+
+
+def check_run_dir(run_dir: str | os.PathLike, need_model: bool = True) -> Path:
+    """Validate a run directory.
+
+    Args:
+        run_dir: the folder.
+        need_model: also require a saved model.
+
+    Returns:
+        The folder as a ``Path``.
+
+    Raises:
+        RunError: the folder is missing, not a run, or (``need_model``) has no model yet.
+    """
+    path = Path(run_dir).expanduser()
+    if not path.is_dir():
+        raise RunError(f"run directory {path} does not exist; "
+                       "give a folder made by 'vidcore train' (see its output)")
+    if not (path / CONFIG).is_file():
+        raise RunError(f"{path} is not a run directory (no {CONFIG}); "
+                       "give a folder made by 'vidcore train'")
+    if need_model and model_file(path) is None:
+        state = read_status(path).get("state", "unknown")
+        raise RunError(f"run {path} has no saved model yet (state: {state}); "
+                       "wait for it to finish an epoch or train again")
+    return path
+
+
+def list_runs(root: str | os.PathLike | None = None) -> list[dict]:
+    """Runs under a runs folder, newest first.
+
+    Returns:
+        One dict per run: ``path``, ``name``, ``state``, ``head``, ``preset``,
+        ``backbone``, ``best_val_accuracy``, ``started``, ``has_model``, ``has_report``,
+        ``top1`` (primary aggregator, when evaluated).
+    """
+    root = Path(root) if root else default_runs_dir()
+    runs = []
+    for path in sorted(root.glob("*/" + CONFIG), reverse=True):
+        runs.append(run_summary(path.parent))
+    return runs
+
+
+def run_summary(run_dir: str | os.PathLike) -> dict:
+    """The one-line facts about a run that ``list_runs`` returns."""
+    run_dir = Path(run_dir)
+    config = read_json(run_dir / CONFIG, {}) or {}
+    status = read_status(run_dir)
+    report = read_json(run_dir / REPORT)
+    top1 = None
+    if isinstance(report, dict):
+        primary = report.get("primary")
+        top1 = report.get("aggregators", {}).get(primary, {}).get("top1")
+    return {"path": str(run_dir), "name": run_dir.name, "state": status.get("state"),
+            "head": config.get("head"), "preset": config.get("preset"),
+            "backbone": config.get("backbone"),
+            "best_val_accuracy": status.get("best_val_accuracy"),
+            "started": status.get("started"), "has_model": model_file(run_dir) is not None,
+            "has_report": report is not None, "top1": top1}
+
+
+# ---------------------------------------------------------------- the active model
+
+
+def set_active_model(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+    """Make a run the model ``predict`` uses when none is named.
+
+    Writes the run's absolute path into ``<runs root>/ACTIVE``.
+
+    Raises:
+        RunError: the run has no model.
+    """
+    run_dir = check_run_dir(run_dir).resolve()
+    root = Path(root) if root else default_runs_dir()
+    write_text(root / ACTIVE, f"{run_dir}\n")
+    log.info("active model is now %s", run_dir)
+    return run_dir
+
+
+def active_model(root: str | os.PathLike | None = None) -> Path | None:
+    """The run named by ``ACTIVE`` if it still holds a model, else None."""
+    root = Path(root) if root else default_runs_dir()
+    try:
+        text = (root / ACTIVE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if text and model_file(text) is not None and (Path(text) / CONFIG).is_file():
+        return Path(text)
+    log.warning("the active model %s is gone; ignoring %s", text, root / ACTIVE)
+    return None
+
+
+def resolve_model_dir(model: str | os.PathLike | None = None) -> Path:
+    """The run to predict with: ``model`` if given, else the active one, else the demo model.
+
+    Raises:
+        RunError: nothing usable (says how to get a model).
+    """
+    if model:
+        return check_run_dir(model)
+    active = active_model()
+    if active is not None:
+        return active
+    if model_file(DEMO_MODEL_DIR) is not None and (DEMO_MODEL_DIR / CONFIG).is_file():
+        return DEMO_MODEL_DIR
+    raise RunError("no model to predict with: pass --model RUN_DIR, or train one with "
+                   "'vidcore train DATASET' and mark it active")
+
+
+def elapsed_since(start: float) -> float:
+    """Seconds since a ``time.perf_counter()`` value, rounded for JSON."""
+    return round(time.perf_counter() - start, 3)

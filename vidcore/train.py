@@ -1,0 +1,449 @@
+"""Training: dataset -> features (from the store, extracted on demand) -> head -> run directory.
+
+``train(config)`` is the one entry point of the CLI and the app. It writes everything
+into a run directory (see ``vidcore.runs``) as it goes: the resolved config first,
+then metrics line by line, the best checkpoint whenever validation loss improves, and
+the final status. A stop request (a ``STOP`` file in the run directory, or a
+``threading.Event``) ends training after the current batch and keeps the best model;
+an error marks the run failed, with its message, and surfaces as a ``VidcoreError``.
+
+Validation clips are carved out of the training split by whole groups, so clips of
+one source video never sit on both sides (the reference split frames at random).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from vidcore import features, runs
+from vidcore.data.index import load_index, validation_split
+from vidcore.data.sampling import Sampler, UniformSampler, sampler_from_config
+from vidcore.errors import DatasetError, InputError, RunError, TrainingError, VidcoreError
+from vidcore.models.backbones import DEFAULT_BACKBONE, get_spec, weights_fingerprint
+from vidcore.models.heads import LinearHead, Scaling, create_head, get_head
+from vidcore.report import TrainResult
+
+log = logging.getLogger(__name__)
+
+SCALINGS = ("auto", "train_max", "standard", "none")
+EXTRACT_REPORT_SECONDS = 0.5  # extraction progress lines are throttled to this interval
+Callback = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; saved as ``config.json`` in the run.
+
+    Attributes:
+        dataset: dataset folder or CSV manifest (see ``vidcore.data.index.load_index``).
+        format: dataset format, ``auto`` to detect.
+        split: 1-based split number.
+        splits: folder of official split files, when not inside or beside the dataset.
+        test_fraction: test share of a generated split (folders, CSV).
+        split_seed: seed of a generated split.
+        backbone: feature backbone name (``vidcore.models.backbones``).
+        weights: backbone weights: ``imagenet``, None (random) or a file path.
+        sampler: which frames of each video (``vidcore.data.sampling``).
+        head: head name (``vidcore.models.heads``).
+        epochs: maximum number of epochs.
+        batch_size: frames (frame heads) or clips (temporal head) per batch.
+        learning_rate: Adam learning rate.
+        patience: epochs without better validation loss before stopping; None never stops.
+        val_fraction: share of training groups held out for validation.
+        seed: seeds weights, shuffling and the validation split.
+        dropout: head dropout (None: the head's default).
+        width: temporal head channels (None: the head's default).
+        linear_c: inverse L2 strength of the linear head.
+        feature_scaling: ``auto`` (from the backbone: ``train_max`` for VGG16, else
+            ``standard``), ``train_max``, ``standard`` or ``none``.
+        log_every: write a batch record every this many batches.
+        store_dir: feature store root (None: ``vidcore.features.default_store_dir()``).
+        preset: name of the preset this config came from, if any.
+    """
+
+    dataset: str
+    format: str = "auto"
+    split: int = 1
+    splits: str | None = None
+    test_fraction: float = 0.3
+    split_seed: int = 0
+    backbone: str = DEFAULT_BACKBONE
+    weights: str | None = "imagenet"
+    sampler: Sampler = UniformSampler(8)
+    head: str = "temporal_conv"
+    epochs: int = 60
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int | None = 12
+    val_fraction: float = 0.15
+    seed: int = 0
+    dropout: float | None = None
+    width: int | None = None
+    linear_c: float = 1.0
+    feature_scaling: str = "auto"
+    log_every: int = 10
+    store_dir: str | None = None
+    preset: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.sampler, dict):
+            object.__setattr__(self, "sampler", sampler_from_config(self.sampler))
+        object.__setattr__(self, "dataset", str(self.dataset))
+        if self.store_dir is not None:
+            object.__setattr__(self, "store_dir", str(self.store_dir))
+        get_head(self.head)
+        get_spec(self.backbone)
+        _check_numbers(self)
+
+    def to_dict(self) -> dict:
+        """Plain dict for ``config.json`` (the sampler as its config dict)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["sampler"] = self.sampler.config()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Rebuild from ``to_dict`` output; unknown keys are an ``InputError``."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown training options: {', '.join(unknown)}")
+        return cls(**data)
+
+    def override(self, **values) -> TrainConfig:
+        """A copy with the given fields replaced; None values are ignored (CLI defaults)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    def feature_spec(self) -> features.FeatureSpec:
+        """The feature spec (backbone, weights, sampler) of this run."""
+        return features.FeatureSpec(self.backbone, self.weights, self.sampler)
+
+    def scaling_kind(self) -> str:
+        """The scaling to fit: ``auto`` resolves from the backbone spec."""
+        if self.feature_scaling != "auto":
+            return self.feature_scaling
+        return "train_max" if get_spec(self.backbone).feature_scaling == "train_max" else "standard"
+
+
+def _check_numbers(c: TrainConfig) -> None:
+    checks = [("epochs", c.epochs >= 1), ("batch_size", c.batch_size >= 1),
+              ("learning_rate", c.learning_rate > 0), ("log_every", c.log_every >= 1),
+              ("patience", c.patience is None or c.patience >= 1),
+              ("val_fraction", 0 < c.val_fraction < 1), ("linear_c", c.linear_c > 0),
+              ("dropout", c.dropout is None or 0 <= c.dropout < 1),
+              ("width", c.width is None or c.width >= 1)]
+    for name, ok in checks:
+        if not ok:
+            raise InputError(f"invalid training option {name}={getattr(c, name)!r}")
+    if c.feature_scaling not in SCALINGS:
+        raise InputError(f"unknown feature scaling {c.feature_scaling!r}; "
+                         f"choose one of: {', '.join(SCALINGS)}")
+
+
+# ---------------------------------------------------------------- progress and stop
+
+
+class Monitor:
+    """Where a run's progress goes: ``metrics.jsonl``, an optional callback, stop checks.
+
+    Args:
+        run_dir: the run directory.
+        callback: called with every record (same dicts as the metrics lines).
+        stop_event: an in-process stop flag (``threading.Event``), besides the STOP file.
+    """
+
+    def __init__(self, run_dir: Path, callback: Callback | None = None,
+                 stop_event: threading.Event | None = None):
+        self.path = Path(run_dir) / runs.METRICS
+        self.run_dir, self.callback, self.stop_event = Path(run_dir), callback, stop_event
+        self.start = time.perf_counter()
+        self._last_extract = -math.inf
+        self._callback_failed = False
+
+    def emit(self, record: dict) -> None:
+        """Append a record (with elapsed ``time``) to the metrics file and the callback."""
+        record = {**record, "time": round(time.perf_counter() - self.start, 3)}
+        runs.append_jsonl(self.path, record)
+        if self.callback is None:
+            return
+        try:
+            self.callback(record)
+        except Exception:  # a broken display must not kill a long run; say it once
+            if not self._callback_failed:
+                log.exception("progress callback failed; training goes on without it")
+            self._callback_failed = True
+
+    def extract_progress(self, info: dict) -> None:
+        """Forward feature extraction progress, at most every half second (and the last)."""
+        now = time.perf_counter()
+        last = info.get("done") == info.get("total")
+        if last or now - self._last_extract >= EXTRACT_REPORT_SECONDS:
+            self._last_extract = now
+            self.emit({**{k: v for k, v in info.items() if k != "stage"}, "kind": "extract"})
+
+    def should_stop(self) -> bool:
+        """True once a stop was requested (event or STOP file)."""
+        event = self.stop_event is not None and self.stop_event.is_set()
+        return event or runs.stop_requested(self.run_dir)
+
+
+class _Stopped(Exception):
+    """Raised internally when a stop request arrives before training began."""
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class TrainData:
+    """Features of the training and validation clips, as fitted.
+
+    Attributes:
+        classes: class names in label order.
+        train_x: per clip ``(T, D)`` float16 features; ``train_y`` their labels.
+        val_x: same for validation clips; ``val_y`` their labels.
+        failed: videos that could not be read.
+        extraction: the extraction summary.
+
+    ``train_frames`` / ``val_frames`` hold every frame in one contiguous array; the
+    per-clip arrays become views into it, so the frames are in memory once.
+    """
+
+    classes: list[str]
+    train_x: list[np.ndarray]
+    train_y: np.ndarray
+    val_x: list[np.ndarray]
+    val_y: np.ndarray
+    failed: list[dict] = field(default_factory=list)
+    extraction: dict = field(default_factory=dict)
+    train_frames: np.ndarray = field(init=False, repr=False)
+    val_frames: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.train_frames, self.train_x = _packed(self.train_x)
+        self.val_frames, self.val_x = _packed(self.val_x)
+
+
+def load_train_data(config: TrainConfig, monitor: Monitor | None = None) -> TrainData:
+    """Index the dataset, carve validation by groups, load (extract) the features.
+
+    Raises:
+        DatasetError: no training videos, or none readable on one side.
+    """
+    index = load_index(config.dataset, config.format, config.split, config.splits,
+                       config.test_fraction, config.split_seed)
+    if not index.train:
+        raise DatasetError(f"split {config.split} of {config.dataset} has no training videos")
+    train_recs, val_recs = _carve_validation(index.train, config.val_fraction, config.seed)
+    records = train_recs + val_recs
+    feats, summary = features.load_features(
+        [index.path_of(r) for r in records], config.feature_spec(), config.store_dir,
+        progress=monitor.extract_progress if monitor else None,
+        should_stop=monitor.should_stop if monitor else None)
+    if monitor is not None and monitor.should_stop():
+        raise _Stopped
+    pairs = [(f.features, r.label) for f, r in zip(feats, records, strict=True) if f is not None]
+    n_train = sum(f is not None for f in feats[:len(train_recs)])
+    data = TrainData(list(index.classes), *_unzip(pairs[:n_train]), *_unzip(pairs[n_train:]),
+                     failed=list(summary.failed), extraction=summary.to_dict())
+    if not data.train_x or not data.val_x:
+        side = "training" if not data.train_x else "validation"
+        raise DatasetError(f"no {side} video could be read ({len(data.failed)} failed, "
+                           f"e.g. {data.failed[:1]}); check the videos with 'vidcore info'")
+    return data
+
+
+def _carve_validation(records, fraction: float, seed: int):
+    """``validation_split`` with a clear error when no class can spare a video.
+
+    ``group_split`` already takes fewer, larger folds when classes are small.
+    """
+    largest = max(Counter(r.label for r in records).values())
+    if largest < 2:
+        raise DatasetError("too few training videos to hold out validation: no class has "
+                           "2 or more; add videos or use another split")
+    return validation_split(records, fraction, seed)
+
+
+def _unzip(pairs) -> tuple[list[np.ndarray], np.ndarray]:
+    return [x for x, _ in pairs], np.array([y for _, y in pairs], np.int64)
+
+
+def _packed(xs: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One contiguous array of all frames, and per-clip views into it."""
+    if not xs:
+        return np.zeros((0, 0), np.float16), []
+    flat = np.concatenate(xs)
+    return flat, np.split(flat, np.cumsum([len(x) for x in xs])[:-1])
+
+
+# ---------------------------------------------------------------- the entry point
+
+
+def train(config: TrainConfig, run_dir: str | os.PathLike | None = None,
+          callback: Callback | None = None,
+          stop_event: threading.Event | None = None) -> TrainResult:
+    """Train a head and write a complete run directory.
+
+    Args:
+        config: what to train.
+        run_dir: where (default: a new ``<runs>/<timestamp>-<preset or head>``).
+        callback: receives every metrics record (extract, batch, epoch) as a dict.
+        stop_event: set it to stop after the current batch (in-process use).
+
+    Returns:
+        A ``TrainResult`` (state ``finished`` or ``stopped``).
+
+    Raises:
+        VidcoreError: bad input (as raised), or ``TrainingError`` wrapping anything
+            else; either way the run's status is ``failed`` with the message.
+    """
+    start = time.perf_counter()
+    # Fail before creating a run directory when the backbone's weights are missing.
+    weights_fingerprint(config.backbone, config.weights)
+    run_dir = start_run(config, run_dir)
+    monitor = Monitor(run_dir, callback, stop_event)
+    try:
+        return _run(config, run_dir, monitor, start)
+    except KeyboardInterrupt:
+        # Ctrl-C acts as a stop when a checkpoint exists: the best model is usable.
+        state = "stopped" if runs.model_file(run_dir) else "failed"
+        runs.write_status(run_dir, state, error="interrupted by the user")
+        raise
+    except Exception as err:
+        message = str(err) if isinstance(err, VidcoreError) else f"{type(err).__name__}: {err}"
+        runs.write_status(run_dir, "failed", error=message or type(err).__name__)
+        if isinstance(err, VidcoreError):
+            raise
+        log.exception("training failed")
+        raise TrainingError(f"training failed: {message} (run directory: {run_dir})") from err
+
+
+def start_run(config: TrainConfig, run_dir: str | os.PathLike | None = None) -> Path:
+    """Create the run directory and write ``config.json`` and a ``running`` status.
+
+    Raises:
+        RunError: ``run_dir`` already holds a run.
+    """
+    path = Path(run_dir).expanduser() if run_dir else runs.new_run_dir(config.preset or config.head)
+    if (path / runs.CONFIG).exists():
+        raise RunError(f"{path} already holds a run; choose another --run-dir or remove it")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunError(f"cannot create run directory {path}: {err.strerror}") from err
+    runs.write_json(path / runs.CONFIG, config.to_dict())
+    runs.write_status(path, "running", head=config.head, preset=config.preset)
+    log.info("run directory: %s", path)
+    return path
+
+
+def _run(config: TrainConfig, run_dir: Path, monitor: Monitor, start: float) -> TrainResult:
+    result = TrainResult(str(run_dir), "stopped", config.head, config.preset)
+    try:
+        data = load_train_data(config, monitor)
+    except _Stopped:
+        runs.write_status(run_dir, "stopped", note="stopped before training: no model")
+        return result
+    runs.write_json(run_dir / runs.CLASSES, data.classes)
+    result.train_videos, result.val_videos = len(data.train_x), len(data.val_x)
+    result.failed_videos, result.extraction = len(data.failed), data.extraction
+    fitter = _fit_linear if get_head(config.head).kind == "linear" else _fit_keras
+    fit = fitter(config, data, run_dir, monitor)
+    result.state = "stopped" if fit["stopped"] else "finished"
+    result.epochs_run, result.best_epoch = fit["epochs_run"], fit["best_epoch"]
+    result.best_val_loss, result.best_val_accuracy = fit["best_val_loss"], fit["best_val_accuracy"]
+    result.seconds = runs.elapsed_since(start)
+    runs.write_status(run_dir, result.state, **_status_fields(result, fit))
+    return result
+
+
+def _status_fields(result: TrainResult, fit: dict) -> dict:
+    return {"best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,
+            "best_val_accuracy": result.best_val_accuracy, "epochs_run": result.epochs_run,
+            "early_stopped": fit.get("early_stopped", False), "seconds": result.seconds,
+            "train_videos": result.train_videos, "val_videos": result.val_videos,
+            "failed_videos": result.failed_videos}
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def _fit_keras(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Monitor) -> dict:
+    """Fit a Keras head; the best checkpoint by validation loss ends up in ``model.keras``."""
+    import keras
+
+    from vidcore.models import keras_fit
+
+    keras.utils.set_random_seed(config.seed)
+    kind = get_head(config.head).kind
+    scaling = Scaling.fit(config.scaling_kind(), data.train_frames)
+    scaling.save(run_dir / runs.SCALING)
+    options = {name: getattr(config, name) for name in get_head(config.head).defaults}
+    model = create_head(config.head, data.train_frames.shape[1], len(data.classes), **options)
+    keras_fit.compile_head(model, kind, config.learning_rate)
+    train_ds, val_ds = _batches(kind, data, scaling, config)
+    path = run_dir / runs.KERAS_MODEL
+    callback = keras_fit.RunCallback(
+        kind, lambda m: keras_fit.save_model(m, path), monitor.emit, monitor.should_stop,
+        config.patience, config.log_every,
+        on_best=lambda best: runs.write_status(run_dir, "running", **_best_fields(best)))
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0,
+              callbacks=[callback])
+    if not path.exists():  # stopped before any validation: keep what there is
+        keras_fit.save_model(model, path)
+    return {"stopped": callback.stopped, "early_stopped": callback.early_stopped,
+            "epochs_run": callback.epochs_run, **_best_fields(callback.best)}
+
+
+def _best_fields(best: dict) -> dict:
+    loss = best.get("val_loss")
+    return {"best_epoch": best.get("epoch"),
+            "best_val_loss": loss if loss is not None and math.isfinite(loss) else None,
+            "best_val_accuracy": best.get("val_accuracy")}
+
+
+def _batches(kind: str, data: TrainData, scaling: Scaling, config: TrainConfig):
+    from vidcore.models.keras_fit import ClipBatches, FrameBatches
+
+    bs, seed = config.batch_size, config.seed
+    if kind == "temporal":
+        return (ClipBatches(data.train_x, data.train_y, scaling, bs, True, seed),
+                ClipBatches(data.val_x, data.val_y, scaling, bs, False))
+    def frame_labels(xs, ys):
+        return np.repeat(ys, [len(x) for x in xs])
+    return (FrameBatches(data.train_frames, frame_labels(data.train_x, data.train_y), scaling,
+                         bs, True, seed),
+            FrameBatches(data.val_frames, frame_labels(data.val_x, data.val_y), scaling, bs,
+                         False))
+
+
+def _fit_linear(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Monitor) -> dict:
+    """Fit the logistic-regression baseline on mean-pooled clip features."""
+    def pool(xs):
+        return np.stack([x.astype(np.float32).mean(0) for x in xs])
+    head = LinearHead.fit(pool(data.train_x), data.train_y, len(data.classes), config.linear_c,
+                          config.seed)
+    head.save(run_dir / runs.LINEAR_MODEL)
+    train = _log_loss_accuracy(head.predict_proba(pool(data.train_x)), data.train_y)
+    val = _log_loss_accuracy(head.predict_proba(pool(data.val_x)), data.val_y)
+    monitor.emit({"kind": "epoch", "epoch": 1, "step": 1, "loss": train[0], "accuracy": train[1],
+                  "val_loss": val[0], "val_accuracy": val[1], "best": True, "partial": False})
+    return {"stopped": False, "epochs_run": 1, "best_epoch": 1, "best_val_loss": val[0],
+            "best_val_accuracy": val[1]}
+
+
+def _log_loss_accuracy(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    picked = probs[np.arange(len(y)), y]
+    return float(-np.mean(np.log(picked + 1e-12))), float(np.mean(probs.argmax(1) == y))
+
