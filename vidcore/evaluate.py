@@ -174,7 +174,8 @@ def predictions_table(paths, true, answers: dict, classes: list[str]) -> str:
 def evaluate(run_dir: str | os.PathLike, split: int | None = None,
              store_dir: str | os.PathLike | None = None,
              progress: Callable[[dict], None] | None = None,
-             model: TrainedModel | None = None) -> Report:
+             model: TrainedModel | None = None, dataset: str | os.PathLike | None = None,
+             save: bool = True) -> Report:
     """Evaluate a run on the test list of its split (or of ``split``).
 
     Extracts missing test features into the store, scores every aggregator the head
@@ -186,6 +187,8 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
         store_dir: feature store root (default: the run's, else the default store).
         progress: receives feature extraction progress dicts.
         model: an already loaded model of this run (skips loading).
+        dataset: another copy of the dataset with the same classes (default: the run's).
+        save: write ``predictions.csv`` and ``report.json`` into the run directory.
 
     Raises:
         RunError: missing run or model, or classes that differ from the dataset's.
@@ -195,13 +198,14 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
     model = model or load_trained(run_dir)
     run_dir, cfg = Path(model.run_dir), model.config
     split = split or cfg["split"]
-    index = load_index(cfg["dataset"], cfg["format"], split, cfg["splits"],
-                       cfg["test_fraction"], cfg["split_seed"])
+    dataset = dataset or cfg["dataset"]
+    index = load_index(dataset, cfg["format"] if dataset == cfg["dataset"] else "auto", split,
+                       cfg["splits"], cfg["test_fraction"], cfg["split_seed"])
     if list(index.classes) != list(model.classes):
         raise RunError(f"the dataset's classes differ from the classes the run {run_dir} "
                        "was trained on; evaluate on the dataset it was trained with")
     if not index.test:
-        raise InputError(f"split {split} of {cfg['dataset']} has no test videos")
+        raise InputError(f"split {split} of {dataset} has no test videos")
     paths = [index.path_of(r) for r in index.test]
     feats, summary = features.load_features(paths, model.feature_spec,
                                             store_dir or cfg.get("store_dir"), progress)
@@ -212,11 +216,12 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
     true = np.array([r.label for r, _ in kept])
     metrics, answers = score_outputs(outputs, true, model.spec.aggregators, model.classes)
     csv_path = run_dir / runs.PREDICTIONS
-    runs.write_text(csv_path, predictions_table([r.path for r, _ in kept], true, answers,
-                                                model.classes))
+    table = predictions_table([r.path for r, _ in kept], true, answers, model.classes)
     report = Report(str(run_dir), split, cfg["head"], cfg["backbone"], list(model.classes),
                     len(kept), model.primary, metrics, list(summary.failed), str(csv_path),
                     time.perf_counter() - start)
-    runs.write_json(run_dir / runs.REPORT, report.to_dict())
+    if save:
+        runs.write_text(csv_path, table)
+        runs.write_json(run_dir / runs.REPORT, report.to_dict())
     log.info("%s: %s top-1 %.3f on %d videos", run_dir, report.primary, report.top1, len(kept))
     return report
