@@ -15,7 +15,8 @@ import sys
 
 from vidcore.errors import VidcoreError
 
-COMMANDS = ("demo-data", "info", "extract", "train", "evaluate", "predict", "stop", "runs")
+COMMANDS = ("demo-data", "info", "extract", "train", "evaluate", "predict", "stop", "runs",
+            "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

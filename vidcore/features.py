@@ -221,15 +221,26 @@ def _valid(feats: VideoFeatures) -> bool:
 
 
 class _Backbone:
-    """A backbone model with a compiled inference function (built lazily, once)."""
+    """A backbone model with a compiled inference function (traced on first call).
 
-    def __init__(self, spec: FeatureSpec, model=None):
+    With ``lazy=True`` even the model (and TensorFlow) waits for the first call, so a
+    runner made ahead costs nothing when every video turns out to be stored already.
+    """
+
+    def __init__(self, spec: FeatureSpec, model=None, lazy: bool = False):
+        from vidcore.models.backbones import get_spec
+
+        self.spec, self.model, self._infer = spec, model, None
+        self.size = get_spec(spec.backbone).input_size
+        if not lazy:
+            self._build()
+
+    def _build(self) -> None:
         import tensorflow as tf
 
-        from vidcore.models.backbones import create_backbone, get_spec
+        from vidcore.models.backbones import create_backbone
 
-        self.size = get_spec(spec.backbone).input_size
-        self.model = model or create_backbone(spec.backbone, weights=spec.weights)
+        self.model = self.model or create_backbone(self.spec.backbone, weights=self.spec.weights)
         # A compiled graph call is 1.5-2x faster than eager or model.predict on CPU;
         # the None batch dimension keeps one trace for full and partial batches.
         sig = [tf.TensorSpec([None, self.size, self.size, 3], tf.uint8)]
@@ -237,6 +248,8 @@ class _Backbone:
                                   input_signature=sig, reduce_retracing=True)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        if self._infer is None:
+            self._build()
         return self._infer(batch).numpy()
 
 
@@ -322,7 +335,8 @@ def extract(
         workers: decoding threads.
         progress: called with a dict after each video (see module docs).
         should_stop: polled between videos; True ends the run early, keeping what is stored.
-        model: an already built backbone for ``spec`` (skips building one).
+        model: an already built backbone for ``spec``, or a ``backbone_runner(spec)``
+            (skips building, and for a runner also tracing, one).
 
     Returns:
         An ``ExtractSummary``.
@@ -360,7 +374,9 @@ def _triage(paths: Sequence[Path], store: FeatureStore, summary: ExtractSummary)
 
 
 def _run_pipeline(todo, store, summary, batch_size, workers, report, should_stop, model):
-    backbone = _Backbone(store.spec, model)
+    # A ready runner (backbone_runner) is reused as is: a Ray actor calls extract() once
+    # per chunk of videos and must not rebuild and retrace its model every time.
+    backbone = model if isinstance(model, _Backbone) else _Backbone(store.spec, model)
     batcher = _Batcher(backbone, batch_size)
     finished = summary.cached + len(summary.failed)
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="vidcore-decode") as pool:
@@ -464,9 +480,20 @@ def video_features(path, spec: FeatureSpec, model=None) -> tuple[Frames, VideoFe
     return frames, VideoFeatures(feats.astype(np.float16), frames.timestamps, frames.frame_ids)
 
 
-def backbone_runner(spec: FeatureSpec, model=None) -> _Backbone:
-    """A reusable backbone with compiled inference, for repeated ``video_features`` calls."""
-    return _Backbone(spec, model)
+def backbone_runner(spec: FeatureSpec, model=None, lazy: bool = False) -> _Backbone:
+    """A reusable backbone with compiled inference, for repeated ``video_features`` calls.
+
+    Args:
+        spec: backbone, weights and sampler.
+        model: an already built backbone for ``spec``.
+        lazy: build the model on the first call rather than now.
+    """
+    return _Backbone(spec, model, lazy)
+
+
+def entry_files(folder: Path) -> list[Path]:
+    """The feature entries of one feature-set folder (temp files excluded)."""
+    return [p for p in folder.glob("*/*.npz") if not p.name.startswith(".")]
 
 
 def store_usage(store_dir: str | os.PathLike | None = None) -> list[dict]:
@@ -474,7 +501,7 @@ def store_usage(store_dir: str | os.PathLike | None = None) -> list[dict]:
     root = Path(store_dir) if store_dir else default_store_dir()
     rows = []
     for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
-        files = list(folder.glob("*/*.npz"))
+        files = entry_files(folder)
         rows.append({"folder": folder.name, "videos": len(files),
                      "bytes": sum(f.stat().st_size for f in files)})
     return rows
