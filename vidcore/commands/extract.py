@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vidcore.commands.info import add_dataset_arguments, index_from_args
 from vidcore.commands.output import print_json
+from vidcore.errors import InputError
 
 
 def add_sampler_arguments(parser) -> None:
@@ -50,6 +51,14 @@ def add_parser(sub):
     parser.add_argument("--all", action="store_true",
                         help="every video of the index, not only train and test of the split")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local (default) or ray: distributed over a Ray cluster; the store "
+                             "must then be on a shared filesystem at the same absolute path "
+                             "on every node (see docs/scale-out.md)")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="Ray cluster address, e.g. HEAD:6379 (default: a local Ray instance)")
+    parser.add_argument("--ray-workers", type=int, metavar="N",
+                        help="Ray actors, one backbone each (default: one per 2 cluster CPUs)")
     return parser
 
 
@@ -57,12 +66,21 @@ def run(args) -> int:
     """Extract, with a progress bar on stderr, then print the summary."""
     from vidcore.features import extract
 
+    if args.engine == "local" and (args.address or args.ray_workers):
+        raise InputError("--address and --ray-workers need --engine ray")
     index = index_from_args(args)
     records = index.records if args.all else index.train + index.test
     paths = [index.path_of(r) for r in records]
     with _ProgressBar(len(paths), disable=args.json) as bar:
-        summary = extract(paths, spec_from_args(args), args.store, args.batch_size,
-                          args.workers, progress=bar.update)
+        if args.engine == "ray":
+            from vidcore.distributed import extract_ray
+
+            summary = extract_ray(paths, spec_from_args(args), args.store, args.address,
+                                  args.ray_workers, args.batch_size, args.workers,
+                                  progress=bar.update)
+        else:
+            summary = extract(paths, spec_from_args(args), args.store, args.batch_size,
+                              args.workers, progress=bar.update)
     if args.json:
         print_json(summary.to_dict())
         return 0
