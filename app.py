@@ -1,11 +1,26 @@
-"""vidcore web app: the router only. Pages live in pages/, logic in vidcore/."""
+"""vidcore web app: the router only. Pages live in app_pages/, logic in vidcore/.
+
+The folder is not called ``pages/`` on purpose: Streamlit treats a ``pages/`` folder
+beside the entry script as an old-style multipage app until ``st.navigation`` has run
+once, so the first request after a server start that opens a page URL directly
+(a reload of /predict, a bookmark) would run that page without this router: no
+sidebar, no page config, a different menu.
+"""
 
 import streamlit as st
+
+import ui
 
 st.set_page_config(page_title="vidcore", page_icon="🎬", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page(ui.PAGES["home"], title="Home", icon=":material/home:", default=True),
+    st.Page(ui.PAGES["dataset"], title="Dataset", icon=":material/video_library:"),
+    st.Page(ui.PAGES["train"], title="Train", icon=":material/model_training:"),
+    st.Page(ui.PAGES["evaluate"], title="Evaluate", icon=":material/analytics:"),
+    st.Page(ui.PAGES["predict"], title="Predict", icon=":material/smart_display:"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+ui.sidebar(page.title)  # drawn on every page, so the dataset choice survives switches
+page.run()

@@ -1,0 +1,64 @@
+"""Predict: what a model says about one clip, frame by frame and as a whole."""
+
+import json
+
+import streamlit as st
+
+import charts
+import ui
+from vidcore import tables, webio
+from vidcore.data.sampling import describe
+
+UPLOAD, TEST_CLIP = "Upload a clip", "A test clip of the dataset"
+GRID = 4  # thumbnails per row
+
+st.title("Predict")
+run_dir = ui.pick_model()
+model = ui.model_or_stop(run_dir)
+st.caption(f"This model looks at {describe(model.feature_spec.sampler)} of a clip "
+           f"({model.config.get('backbone')} features, head {model.spec.name}) and knows "
+           f"{len(model.classes)} actions: {', '.join(model.classes)}.")
+
+source = st.radio("Clip", (UPLOAD, TEST_CLIP), horizontal=True, key="predict-source")
+if source == UPLOAD:
+    limit = st.get_option("server.maxUploadSize")
+    upload = st.file_uploader(
+        f"A video file ({', '.join(webio.UPLOAD_EXTENSIONS)}), up to {limit} MB",
+        type=list(webio.UPLOAD_EXTENSIONS))
+    if upload is None:
+        st.info(f"Upload a short video of one action (a few seconds is enough; at most "
+                f"{limit} MB), or pick a test clip of the dataset above.", icon=":material/upload:")
+        st.stop()
+    result = ui.predict_upload(run_dir, upload.name, upload.getvalue())
+else:
+    index = ui.current_index()
+    clips = [r.path for r in (index.test or index.records)]
+    clip = st.selectbox("Test clip", clips, key="predict-clip",
+                        help="Test clips of the dataset chosen in the sidebar.")
+    result = ui.predict_file(run_dir, str(index.path_of(index.find(clip))))
+
+prediction = result["prediction"]
+with st.container(key="answers"):
+    answers = tables.prediction_answers(prediction)
+    for col, answer in zip(st.columns(len(answers)), answers, strict=True):
+        own = " (this model's answer)" if answer["primary"] else ""
+        col.metric(f"{answer['title']}{own}", answer["label"], answer["confidence_text"],
+                   delta_color="off", delta_arrow="off", border=True)
+
+player, grid = st.columns([2, 3])
+with player:
+    ui.show_media(*result["preview"])
+with grid, st.container(key="frame-grid"):
+    st.markdown(f"**The {len(result['thumbs'])} sampled frames** and each one's top class")
+    cells = list(zip(result["thumbs"], prediction["frames"], strict=True))
+    for start in range(0, len(cells), GRID):
+        for col, (image, frame) in zip(st.columns(GRID), cells[start:start + GRID],
+                                       strict=False):
+            best, prob = frame["top"][0]
+            col.image(image, caption=f"{frame['time']:.2f} s · {best} {prob:.0%}")
+
+st.subheader("Predictions over time")
+st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction)))
+st.download_button("Download the prediction (JSON)", json.dumps(prediction, indent=2),
+                   file_name="prediction.json", mime="application/json",
+                   icon=":material/download:", on_click="ignore")

@@ -1,0 +1,202 @@
+"""The app in real headless Chromium: upload a clip, train from the browser, every page.
+
+Needs Debian's /usr/bin/chromium (never a Playwright browser download). Without it
+the tests skip, except when CI=true, where they fail. Screenshots of every page go to
+test-output/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from scripts.screenshots import (
+    CHROMIUM,
+    PAGES,
+    free_port,
+    launch,
+    open_page,
+    shoot,
+    start_server,
+    stop_server,
+    wait_healthy,
+    wait_idle,
+)
+from tests import app_world
+from vidcore import launch as run_launch
+from vidcore import runs
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+EXCEPTION = '[data-testid="stException"]'
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing (install Debian's chromium: make browser)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def world():
+    yield app_world.tiny_world()
+    app_world.cleanup()
+
+
+@pytest.fixture(scope="module")
+def server(world, chromium, tmp_path_factory):
+    """The app on a free port, on the tiny world; its training runs are ended afterwards."""
+    tmp = tmp_path_factory.mktemp("browser")
+    runs_dir = world.runs_with_model(tmp / "runs")
+    port, log = free_port(), tmp / "server.log"
+    proc = start_server(world.env(runs_dir), port, log)
+    try:
+        wait_healthy(port, proc)
+        yield {"url": f"http://127.0.0.1:{port}", "runs": runs_dir, "log": log}
+    finally:
+        stop_server(proc)
+        _end_training_runs(runs_dir)
+        print(log.read_text(errors="replace")[-3000:])
+
+
+def _end_training_runs(runs_dir: Path) -> None:
+    """Stop the training processes this server started (each leads its own session)."""
+    for launched in runs_dir.glob(f"*/{run_launch.LAUNCH}"):
+        pid = (runs.read_json(launched, {}) or {}).get("pid")
+        if isinstance(pid, int) and run_launch.run_state(launched.parent)["state"] in (
+                "starting", "running"):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    yield page
+    context.close()
+
+
+def test_every_page_renders_with_the_sidebar(page, server):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name in PAGES:
+        open_page(page, server["url"], name)
+        assert page.locator(EXCEPTION).count() == 0, name
+        # Opened by URL: the router still ran (dataset picker in the sidebar, full menu).
+        assert page.get_by_text("Demo dataset").is_visible(), name
+        assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Predict").count()
+        shoot(page, SHOTS / f"{name}.png")
+
+
+def test_dataset_clip_plays_in_the_browser(page, server):
+    open_page(page, server["url"], "dataset")
+    video = page.locator("video").first
+    video.wait_for()
+    # Chromium decodes it: the WebM (VP8) preview has a frame size once metadata is in.
+    page.wait_for_function("() => { const v = document.querySelector('video');"
+                           " return v && v.readyState >= 1 && v.videoWidth > 0; }")
+    assert page.locator('[data-testid="stImage"] img').count() >= 8  # the 8-frame strip
+
+
+def test_predict_an_uploaded_clip(page, server, world, tmp_path):
+    clip = tmp_path / "my clip.avi"
+    shutil.copy(next(world.dataset.glob("Kick/*.avi")), clip)
+    open_page(page, server["url"], "predict")
+    page.locator('input[type="file"]').set_input_files(str(clip))
+    answers = page.locator('.st-key-answers [data-testid="stMetric"]')
+    answers.first.wait_for()
+    wait_idle(page)
+    cards = {answers.nth(i).locator('[data-testid="stMetricLabel"]').inner_text().split(" (")[0]:
+             answers.nth(i).locator('[data-testid="stMetricValue"]').inner_text()
+             for i in range(answers.count())}
+    assert cards["Mode vote"] in world.classes
+    thumbs = page.locator('.st-key-frame-grid [data-testid="stImage"] img')
+    assert thumbs.count() == app_world.FRAMES  # one per frame the model's sampler picks
+    assert page.locator(EXCEPTION).count() == 0
+    shoot(page, SHOTS / "predict-upload.png")
+
+
+def test_evaluate_from_the_browser(page, server):
+    open_page(page, server["url"], "evaluate")
+    page.get_by_role("button", name="Evaluate on the test clips").click()
+    page.get_by_text("Accuracy per aggregator").wait_for(timeout=240_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+    _click_a_confusion_cell(page, server)
+    shoot(page, SHOTS / "evaluate-report.png")
+
+
+def _click_a_confusion_cell(page, server) -> None:
+    """Clicking a heatmap cell lists that cell's clips (not the preselected one)."""
+    run = runs.active_model(server["runs"])
+    report = runs.read_json(run / runs.REPORT)
+    matrix = report["aggregators"][report["primary"]]["confusion"]
+    classes = report["classes"]
+    cells = [(t, p) for t in range(len(classes)) for p in range(len(classes)) if matrix[t][p]]
+    true, predicted = cells[-1]  # the selectbox preselects a mistake, so pick another cell
+    area = page.locator('[data-testid="stPlotlyChart"]').nth(1).locator(".nsewdrag").first
+    area.scroll_into_view_if_needed()
+    n = len(classes)
+    wanted = f"{classes[true]} → {classes[predicted]}:"
+    box_input = page.locator('[data-testid="stSelectbox"]',
+                             has_text="Clips of one cell").locator("input")
+    assert not box_input.input_value().startswith(wanted)  # so the click is what changes it
+    for _ in range(3):  # plotly may still be wiring its handlers right after a rerun
+        box = area.bounding_box()
+        page.mouse.click(box["x"] + (predicted + 0.5) * box["width"] / n,
+                         box["y"] + (true + 0.5) * box["height"] / n)
+        wait_idle(page)
+        if box_input.input_value().startswith(wanted):
+            break
+    assert box_input.input_value().startswith(wanted), box_input.input_value()
+    wait_idle(page)
+
+
+def test_train_from_the_browser_survives_a_reload(page, server):
+    open_page(page, server["url"], "train")
+    # Tiny split 2 has 7 training groups per class, enough for the default validation share.
+    split = page.get_by_role("spinbutton", name="Split")
+    split.fill("2")
+    split.press("Enter")
+    wait_idle(page)
+    page.get_by_text("random (tests)").click()
+    page.get_by_role("spinbutton", name="Frames per clip (uniform, segments)").fill("2")
+    epochs = page.get_by_role("spinbutton", name="Epochs (at most)")
+    epochs.fill("4")
+    epochs.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    page.locator(".st-key-live").wait_for()
+    page.reload()  # a reload neither kills nor repeats the run
+    wait_idle(page)
+    points = ".st-key-live [data-testid='stPlotlyChart'] .scatterlayer .point"
+    page.wait_for_function(f"() => document.querySelectorAll(\"{points}\").length > 0",
+                           timeout=240_000)
+    assert page.locator(EXCEPTION).count() == 0
+    shoot(page, SHOTS / "train-live.png")
+    page.get_by_text("best validation accuracy").wait_for(timeout=240_000)
+    started = [p for p in server["runs"].iterdir() if (p / run_launch.LAUNCH).exists()]
+    assert len(started) == 1
+    assert run_launch.run_state(started[0])["state"] == "finished"
+    shoot(page, SHOTS / "train-finished.png")

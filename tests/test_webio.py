@@ -1,0 +1,87 @@
+"""What the web app may open, where uploads land, and browser-playable previews."""
+
+import os
+
+import numpy as np
+import pytest
+
+from tests.conftest import write_video
+from vidcore import webio
+from vidcore.errors import InputError, VideoReadError
+
+
+@pytest.fixture
+def roots(tmp_path):
+    allowed = tmp_path / "allowed"
+    (allowed / "ds").mkdir(parents=True)
+    (tmp_path / "secret").mkdir()
+    return [allowed.resolve()], tmp_path
+
+
+def test_dataset_path_inside_roots_is_resolved(roots):
+    allowed, tmp = roots
+    assert webio.check_dataset_path(str(tmp / "allowed" / "ds"), allowed) == allowed[0] / "ds"
+
+
+@pytest.mark.parametrize("escape", ["secret", "allowed/ds/../../secret", "link"])
+def test_dataset_path_cannot_leave_the_roots(roots, escape):
+    allowed, tmp = roots
+    os.symlink(tmp / "secret", tmp / "allowed" / "link")
+    target = tmp / escape if escape != "link" else tmp / "allowed" / "link"
+    with pytest.raises(InputError, match="outside the folders"):
+        webio.check_dataset_path(str(target), allowed)
+
+
+def test_dataset_path_without_roots_allows_any_existing_folder(roots, monkeypatch):
+    monkeypatch.delenv(webio.ROOTS_ENV, raising=False)
+    _, tmp = roots
+    assert webio.check_dataset_path(str(tmp / "secret")) == (tmp / "secret").resolve()
+    with pytest.raises(InputError, match="does not exist"):
+        webio.check_dataset_path(str(tmp / "nope"))
+    with pytest.raises(InputError, match="no dataset path"):
+        webio.check_dataset_path("  ")
+
+
+def test_data_roots_reads_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(webio.ROOTS_ENV, f"{tmp_path}{os.pathsep}{tmp_path}/b")
+    assert webio.data_roots() == [tmp_path.resolve(), (tmp_path / "b").resolve()]
+
+
+def test_upload_never_uses_the_file_name_as_a_path():
+    with webio.saved_upload(b"data", "../../etc/evil name.MP4") as path:
+        assert path.name == "upload.mp4" and path.read_bytes() == b"data"
+        folder = path.parent
+        assert folder.name.startswith("vidcore-upload-")
+        assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("name, data", [("clip.exe", b"x"), ("noext", b"x"), ("a.mp4", b"")])
+def test_bad_uploads_are_refused(name, data):
+    with pytest.raises(InputError), webio.saved_upload(data, name):
+        pass
+
+
+def test_browser_clip_is_webm(tmp_path):
+    data, mime = webio.browser_clip(write_video(tmp_path / "c.avi", 30, fourcc="XVID"))
+    assert mime == "video/webm"
+    assert data[:4] == b"\x1a\x45\xdf\xa3"  # EBML header of Matroska/WebM
+
+
+def test_browser_clip_falls_back_to_gif(tmp_path, monkeypatch):
+    monkeypatch.setattr(webio, "BROWSER_CODECS", (("ZZZZ", "video/webm"),))
+    data, mime = webio.browser_clip(write_video(tmp_path / "c.avi", 10))
+    assert mime == "image/gif" and data[:6] in (b"GIF89a", b"GIF87a")
+
+
+def test_browser_clip_of_a_broken_file_says_so(tmp_path):
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(b"not a video at all" * 10)
+    with pytest.raises(VideoReadError):
+        webio.browser_clip(bad)
+
+
+def test_thumbnails_keep_the_aspect_ratio():
+    images = np.zeros((3, 240, 320, 3), np.uint8)
+    thumbs = webio.thumbnails(images, width=160)
+    assert len(thumbs) == 3 and thumbs[0].shape == (120, 160, 3)

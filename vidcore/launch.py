@@ -1,0 +1,223 @@
+"""Start ``vidcore train`` as a detached process, refusing a duplicate of a running run.
+
+The app must never train inside its own script run: a click, a reload or a second
+tab would stop or repeat it. So training runs as ``python -m vidcore train ...`` in
+its own session (it outlives the page and even the server), writing its run
+directory; pages only read that directory. The command line is parsed here exactly
+as the child will parse it, so the duplicate check compares the very config the
+child is going to train.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from vidcore import runs
+from vidcore.errors import InputError, RunError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: launches are not serialised
+    fcntl = None
+
+log = logging.getLogger(__name__)
+
+LAUNCH = "launch.json"  # written before the child starts; config.json follows from the child
+LOG = "train.log"
+# Paths and bookkeeping that do not change what is trained.
+IGNORED_KEYS = ("store_dir", "log_every")
+
+
+def train_argv(dataset: str, split: int = 1, preset: str = "default", sampler=None,
+               **options) -> list[str]:
+    """The ``vidcore train`` arguments for a dataset, a preset and what differs from it.
+
+    Options equal to the preset's values are left out, so the command line (shown on
+    the Train page and saved in ``launch.json``) says only what was changed.
+
+    Args:
+        dataset: dataset folder or CSV manifest.
+        split: split number.
+        preset: preset name.
+        sampler: a ``Sampler``; passed as ``--sampler/--frames/--rate`` when it differs.
+        **options: ``head``, ``backbone``, ``weights`` (``"none"`` for random), ``epochs``,
+            ``lr``, ``batch_size``, ``patience`` (CLI spelling); None skips one.
+    """
+    from vidcore.presets import get_preset
+
+    values = get_preset(preset).values
+    same = {"lr": "learning_rate"}
+    argv = ["train", str(dataset), "--split", str(split), "--preset", preset]
+    for key, value in options.items():
+        if value is not None and values.get(same.get(key, key)) != value:
+            argv += [f"--{key.replace('_', '-')}", str(value)]
+    if sampler is not None and sampler.config() != values["sampler"].config():
+        argv += ["--sampler", sampler.name]
+        for key, value in sampler.config().items():
+            if key in ("frames", "rate", "max_frames") and value is not None:
+                argv += [f"--{key.replace('_', '-')}", str(value)]
+    return argv
+
+
+def planned_config(argv: list[str]):
+    """The ``TrainConfig`` the child will train for ``argv`` (parsed as the CLI parses it).
+
+    Raises:
+        InputError: options the CLI would reject, or a bad value.
+        WeightsError: the backbone's weights are not available here.
+    """
+    from vidcore.cli import build_parser
+    from vidcore.commands.train import config_from_args
+    from vidcore.models.backbones import weights_fingerprint
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as err:  # argparse prints and exits; say it as an error instead
+        raise InputError(f"invalid training options: {' '.join(argv)}") from err
+    config = config_from_args(args)
+    weights_fingerprint(config.backbone, config.weights)  # a missing ImageNet file fails now
+    return config
+
+
+def _comparable(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k not in IGNORED_KEYS}
+
+
+def find_running(config, root: str | os.PathLike | None = None) -> Path | None:
+    """A running (or just launched) run of the same config under ``root``, or None."""
+    want = _comparable(json.loads(json.dumps(config.to_dict(), default=str)))
+    root = Path(root) if root else runs.default_runs_dir()
+    for folder in sorted(root.glob("*/"), reverse=True):
+        if (folder / runs.CONFIG).is_file():
+            if runs.read_status(folder).get("state") != "running":
+                continue
+            have = runs.read_json(folder / runs.CONFIG, {})
+        else:  # launched, the child has not written its config yet
+            launch = runs.read_json(folder / LAUNCH, {}) or {}
+            if not _alive(launch.get("pid")):
+                continue
+            have = launch.get("config", {})
+        if _comparable(have) == want:
+            return folder
+    return None
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _launch_lock(root: Path):
+    """Serialise check-then-start across threads and processes (two tabs clicking at once)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".launch.lock", "w") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def start_training(argv: list[str], root: str | os.PathLike | None = None) -> Path:
+    """Start ``python -m vidcore <argv> --run-dir <new run>`` detached; return the run dir.
+
+    The child runs in a new session (a reload, a closed tab or a stopped server does
+    not kill it); its output goes to ``train.log`` in the run directory. A thread
+    reaps it when it ends, so a crashed child never lingers as a zombie that looks alive.
+
+    Raises:
+        RunError: a run of the same config is already running (names it).
+        InputError, WeightsError: invalid options (see ``planned_config``).
+    """
+    config = planned_config(argv)
+    root = Path(root) if root else runs.default_runs_dir()
+    with _launch_lock(root):
+        running = find_running(config, root)
+        if running is not None:
+            raise RunError(f"an identical training run is already running ({running.name}); "
+                           "watch it below or stop it before starting it again")
+        run_dir = runs.new_run_dir(config.preset or config.head, root)
+        run_dir.mkdir(parents=True)
+        proc = _spawn(argv, run_dir)
+        runs.write_json(run_dir / LAUNCH, {"argv": argv, "pid": proc.pid,
+                                           "config": config.to_dict()})
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+    log.info("started training run %s (pid %d)", run_dir, proc.pid)
+    return run_dir
+
+
+def _spawn(argv: list[str], run_dir: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "vidcore", *argv, "--run-dir", str(run_dir)]
+    with open(run_dir / LOG, "wb") as log_file:
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                cwd=Path(__file__).resolve().parent.parent,
+                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def run_state(run_dir: str | os.PathLike) -> dict:
+    """A run's status, counting a launched run whose child has not started yet as running.
+
+    Returns:
+        ``runs.read_status`` output; ``{"state": "starting"}`` while the child loads, and
+        a ``failed`` state with the log's last line when it died before writing a status.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / runs.STATUS).is_file():
+        return runs.read_status(run_dir)
+    launch = runs.read_json(run_dir / LAUNCH, {}) or {}
+    if _alive(launch.get("pid")):
+        return {"state": "starting"}
+    return {"state": "failed", "error": log_tail(run_dir, 1) or "the training process ended"}
+
+
+def request_stop(run_dir: str | os.PathLike) -> None:
+    """Ask a launched run to stop, even before its process has written ``config.json``.
+
+    The run checks for the ``STOP`` file from its first step on (feature extraction
+    included), so a request made while it is still starting is honoured too.
+
+    Raises:
+        RunError: ``run_dir`` is neither a run nor a launched run.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / runs.CONFIG).is_file():
+        runs.request_stop(run_dir)
+    elif (run_dir / LAUNCH).is_file():
+        runs.write_text(run_dir / runs.STOP, "stop requested before the run started\n")
+    else:
+        raise RunError(f"{run_dir} is not a training run; nothing to stop")
+
+
+def log_tail(run_dir: str | os.PathLike, lines: int = 20) -> str:
+    """The last lines of a launched run's ``train.log`` (empty when there is none)."""
+    try:
+        text = (Path(run_dir) / LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def describe_config(config: dict) -> str:
+    """One line: backbone, sampler, head, epochs (for run lists and the Train page)."""
+    from vidcore.data.sampling import describe, sampler_from_config
+
+    try:
+        sampler = describe(sampler_from_config(config["sampler"]))
+    except (KeyError, TypeError, InputError):
+        sampler = "?"
+    return (f"{config.get('backbone')} ({config.get('weights') or 'random'} weights) · "
+            f"{sampler} · {config.get('head')} · {config.get('epochs')} epochs")
