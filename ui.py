@@ -431,7 +431,7 @@ def play_run_clip(run_dir: str, split: int, rel_path: str | None) -> None:
         return
     config = runs.read_json(f"{run_dir}/{runs.CONFIG}", {}) or {}
     with guard("Finding the clip", stop=False):
-        index = cached_index(config.get("dataset", ""), int(split), config.get("format", "auto"),
+        index = cached_index(runs.dataset_of(config), int(split), config.get("format", "auto"),
                              config.get("splits"), config.get("test_fraction", 0.3),
                              config.get("split_seed", 0))
         play_clip(index.root / rel_path)

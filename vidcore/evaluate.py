@@ -188,7 +188,8 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
         progress: receives feature extraction progress dicts.
         model: an already loaded model of this run (skips loading).
         dataset: another copy of the dataset with the same classes (default: the run's).
-        save: write ``predictions.csv`` and ``report.json`` into the run directory.
+        save: write ``predictions.csv`` and ``report.json`` into the run directory
+            (never into the shipped demo model, whose files are tracked).
 
     Raises:
         RunError: missing run or model, or classes that differ from the dataset's.
@@ -198,8 +199,9 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
     model = model or load_trained(run_dir)
     run_dir, cfg = Path(model.run_dir), model.config
     split = split or cfg["split"]
-    dataset = dataset or cfg["dataset"]
-    index = load_index(dataset, cfg["format"] if dataset == cfg["dataset"] else "auto", split,
+    own = runs.dataset_of(cfg)
+    dataset = str(dataset or own)
+    index = load_index(dataset, cfg["format"] if dataset == own else "auto", split,
                        cfg["splits"], cfg["test_fraction"], cfg["split_seed"])
     if list(index.classes) != list(model.classes):
         raise RunError(f"the dataset's classes differ from the classes the run {run_dir} "
@@ -220,7 +222,9 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
     report = Report(str(run_dir), split, cfg["head"], cfg["backbone"], list(model.classes),
                     len(kept), model.primary, metrics, list(summary.failed), str(csv_path),
                     time.perf_counter() - start)
-    if save:
+    if save and run_dir.resolve() == runs.DEMO_MODEL_DIR.resolve():
+        log.info("not rewriting the shipped demo model's report in %s", run_dir)
+    elif save:
         runs.write_text(csv_path, table)
         runs.write_json(run_dir / runs.REPORT, report.to_dict())
     log.info("%s: %s top-1 %.3f on %d videos", run_dir, report.primary, report.top1, len(kept))

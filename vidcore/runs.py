@@ -56,6 +56,18 @@ def default_runs_dir() -> Path:
     return Path(env).expanduser() if env else REPO / "runs"
 
 
+def dataset_of(config: dict) -> str:
+    """The dataset path of a run config; a relative one is tried from here, then the repo.
+
+    The shipped demo model records ``data/demo/UCF-101`` relative to the repository,
+    so it works whatever folder the app or the CLI was started from.
+    """
+    path = Path(config.get("dataset", "")).expanduser()
+    if path.is_absolute() or path.exists():
+        return str(path)
+    return str(REPO / path)
+
+
 def new_run_dir(name: str, root: str | os.PathLike | None = None) -> Path:
     """A fresh, not yet existing ``<root>/<YYYYmmdd-HHMMSS>-<name>`` path.
 
