@@ -5,12 +5,14 @@ import streamlit as st
 import ui
 from vidcore import launch, runs
 from vidcore.data.sampling import create_sampler
+from vidcore.errors import VidcoreError
 from vidcore.models.backbones import imagenet_weights_available, list_backbones
 from vidcore.models.heads import get_head, list_heads
 from vidcore.presets import PRESETS, list_presets
 
 LIVE_SECONDS = 1.5  # how often a running run is re-read
 SAMPLERS = ("uniform", "segments", "fps")
+START_ERROR = "train-start-error"  # why the last Start click was refused
 
 st.title("Train")
 dataset = ui.dataset_path()
@@ -94,9 +96,19 @@ preset = st.selectbox("Preset", list_presets(),
                       format_func=lambda p: f"{p} — {PRESETS[p].description}")
 argv = recipe_form(preset)
 if argv is not None:
+    st.session_state[START_ERROR] = None
     with ui.guard("Starting the training run", stop=False):
-        st.session_state[ui.TRAIN_RUN] = str(launch.start_training(argv))
+        try:
+            st.session_state[ui.TRAIN_RUN] = str(launch.start_training(argv))
+        except VidcoreError as err:
+            # The live view reruns the page when a run changes state; keep the refusal
+            # on screen through that rerun.
+            st.session_state[START_ERROR] = str(err)
+            raise
         st.toast("Training started.", icon=":material/rocket_launch:")
+elif st.session_state.get(START_ERROR):
+    st.error(f"**Starting the training run failed.** {st.session_state[START_ERROR]}",
+             icon=":material/error:")
 
 all_runs = runs.list_runs()
 watched = st.session_state.get(ui.TRAIN_RUN) or next(
