@@ -225,12 +225,15 @@ class _Backbone:
 
     With ``lazy=True`` even the model (and TensorFlow) waits for the first call, so a
     runner made ahead costs nothing when every video turns out to be stored already.
+    With ``fold=True`` (the default) batch norms are folded into their convolutions
+    (``vidcore.models.folding``): same features to ~1e-5, about 1.6x faster on CPU;
+    ``fold=False`` keeps the plain Keras model.
     """
 
-    def __init__(self, spec: FeatureSpec, model=None, lazy: bool = False):
+    def __init__(self, spec: FeatureSpec, model=None, lazy: bool = False, fold: bool = True):
         from vidcore.models.backbones import get_spec
 
-        self.spec, self.model, self._infer = spec, model, None
+        self.spec, self.model, self._infer, self.fold = spec, model, None, fold
         self.size = get_spec(spec.backbone).input_size
         if not lazy:
             self._build()
@@ -239,8 +242,11 @@ class _Backbone:
         import tensorflow as tf
 
         from vidcore.models.backbones import create_backbone
+        from vidcore.models.folding import fold_batch_norms
 
         self.model = self.model or create_backbone(self.spec.backbone, weights=self.spec.weights)
+        if self.fold:
+            self.model = fold_batch_norms(self.model)
         # A compiled graph call is 1.5-2x faster than eager or model.predict on CPU;
         # the None batch dimension keeps one trace for full and partial batches.
         sig = [tf.TensorSpec([None, self.size, self.size, 3], tf.uint8)]
@@ -480,15 +486,18 @@ def video_features(path, spec: FeatureSpec, model=None) -> tuple[Frames, VideoFe
     return frames, VideoFeatures(feats.astype(np.float16), frames.timestamps, frames.frame_ids)
 
 
-def backbone_runner(spec: FeatureSpec, model=None, lazy: bool = False) -> _Backbone:
+def backbone_runner(
+    spec: FeatureSpec, model=None, lazy: bool = False, fold: bool = True
+) -> _Backbone:
     """A reusable backbone with compiled inference, for repeated ``video_features`` calls.
 
     Args:
         spec: backbone, weights and sampler.
         model: an already built backbone for ``spec``.
         lazy: build the model on the first call rather than now.
+        fold: fold batch norms into convolutions (faster, same features to ~1e-5).
     """
-    return _Backbone(spec, model, lazy)
+    return _Backbone(spec, model, lazy, fold)
 
 
 def entry_files(folder: Path) -> list[Path]:
