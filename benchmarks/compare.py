@@ -1,0 +1,784 @@
+"""vidcore against the reference pipeline and against the machine's ceiling: one table.
+
+On the same N clips (the demo dataset by default), each pipeline in its own child
+process so that its peak RSS is clean: the reference tutorial pipeline
+(``benchmarks/reference.py``: 1 fps, JPEG round trip, VGG16, all frames in memory) and
+vidcore's default extraction (the ``default`` preset: EfficientNet-Lite0, 8 uniform
+frames, streaming). Then vidcore against its own backbone-only ceiling and decode-only
+floor (``benchmarks/extract.py``), scaling from N to 10xN videos, upload-to-verdict
+latency of a 10 s clip, training seconds per epoch, accuracy on the demo dataset, and
+the targets with PASS/MISS. Training and accuracy always use the demo dataset.
+Prints the table and writes it to ``docs/benchmarks.md``. Not a test: the machine is
+shared and noisy, so read ratios of one run.
+
+    .venv/bin/python benchmarks/compare.py [DATASET] [--videos N] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import extract as ext  # noqa: E402
+from benchmarks import reference  # noqa: E402
+from vidcore import features  # noqa: E402
+from vidcore.features import FeatureSpec  # noqa: E402
+from vidcore.presets import get_preset  # noqa: E402
+
+DEFAULT_VIDEOS = 12  # sized so the whole script stays under 10 minutes on 2 shared cores
+REFERENCE_BUDGET_S = 90.0  # the reference's 10xN run is capped to about this long
+MEMORY_SHARE = 0.5  # ... and to this share of the memory available when it starts
+LATENCY_SECONDS, LATENCY_FPS, LATENCY_RUNS = 10, 25, 7
+UCF_CLIPS, UCF_FRAMES, UCF_CLASSES, UCF_DIM = 12_000, 8, 101, 1280
+UCF_REFERENCE_FRAMES, VGG_DIM = 73_844, 25_088  # the tutorial's training set (seed doc)
+BACKBONE_FRAMES = 32  # frames both backbones embed in the backbone-alone comparison
+REFERENCE_PATIENCE = 20  # the proxy stops after this many epochs without better val_loss
+TARGETS = {"speedup": 30.0, "of_ceiling": 0.85, "rss_mb": 1500.0, "rss_flat": 1.10,
+           "latency_s": 1.0}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def default_spec() -> FeatureSpec:
+    """The feature spec of the ``default`` preset (backbone, weights, sampler)."""
+    values = get_preset("default").values
+    return FeatureSpec(values["backbone"], values["weights"], values["sampler"])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def demo_video_count() -> int:
+    """How many videos the demo dataset holds."""
+    from vidcore.data.index import load_index
+
+    return len(load_index(demo_root()).records)
+
+
+def demo_root() -> Path:
+    """The demo dataset (generated when absent)."""
+    from vidcore.data import demo
+
+    return demo.ensure_demo_dataset(demo.default_demo_dir())
+
+
+def run_child(*args: str) -> dict:
+    """Run this script as a child with ``args``; return the JSON its last line prints."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
+                         text=True, env=env)
+    if out.returncode:
+        sys.exit(f"child {args} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- child bodies
+
+
+def child_reference(dataset: str | None, count: int) -> dict:
+    """The reference pipeline on ``count`` videos; setup (building VGG16, one warm-up
+    predict on one frame) is not timed."""
+    paths = ext.dataset_videos(dataset, count)
+    start = time.perf_counter()
+    weights, label = reference.vgg16_weights()
+    model = reference.build_vgg16(weights)
+    model.predict(np.zeros((1, reference.SIZE, reference.SIZE, 3), np.float32), verbose=0)
+    setup, setup_peak = time.perf_counter() - start, peak_rss_mb()
+    result = reference.run(paths, model)
+    return {**result, "setup_seconds": setup, "setup_peak_mb": setup_peak,
+            "peak_rss_mb": peak_rss_mb(), "weights": label}
+
+
+def child_vidcore(dataset: str | None, count: int) -> dict:
+    """``vidcore.features.extract`` on ``count`` videos into a fresh store; setup (building
+    the runner, one warm-up call on one frame) is not timed, as for the reference."""
+    spec, paths = default_spec(), ext.dataset_videos(dataset, count)
+    start = time.perf_counter()
+    runner = features.backbone_runner(spec)
+    runner(np.zeros((1, reference.SIZE, reference.SIZE, 3), np.uint8))
+    setup, setup_peak = time.perf_counter() - start, peak_rss_mb()
+    with tempfile.TemporaryDirectory() as store:
+        summary = features.extract(paths, spec, store, model=runner)
+    return {"videos": count, "frames": summary.frames, "seconds": summary.seconds,
+            "setup_seconds": setup, "setup_peak_mb": setup_peak, "peak_rss_mb": peak_rss_mb()}
+
+
+def child_latency(video: str) -> dict:
+    """Cold upload-to-verdict in a fresh process: import, load_model, first predict()."""
+    start = time.perf_counter()
+    import keras  # noqa: F401  (timed here, not inside load_model)
+    import tensorflow  # noqa: F401
+
+    from vidcore import runs
+    from vidcore.predict import load_model, predict
+
+    import_s = time.perf_counter() - start
+    mark = time.perf_counter()
+    model = load_model(runs.DEMO_MODEL_DIR)
+    load_s = time.perf_counter() - mark
+    mark = time.perf_counter()
+    verdict = predict(model, video)
+    first_s = time.perf_counter() - mark
+    return {"import_s": import_s, "load_s": load_s, "first_predict_s": first_s,
+            "label": verdict.primary_label}
+
+
+def child_main(args: list[str]) -> None:
+    """Dispatch ``--child KIND ...`` and print its JSON result as the last line."""
+    kind, rest = args[0], args[1:]
+    if kind == "latency":
+        result = child_latency(rest[0])
+    else:
+        body = child_reference if kind == "reference" else child_vidcore
+        result = body(rest[1] if len(rest) > 1 else None, int(rest[0]))
+    print(json.dumps(result))
+
+
+# ---------------------------------------------------------------- extraction and scaling
+
+
+def pipeline_child(kind: str, dataset: str | None, count: int) -> dict:
+    """One pipeline on ``count`` videos in a child; frames/s and s/video added."""
+    result = run_child(kind, str(count), *([dataset] if dataset else []))
+    result["fps"] = result["frames"] / result["seconds"]
+    result["s_per_video"] = result["seconds"] / result["videos"]
+    return result
+
+
+def capped_reference_count(small: dict, wanted: int) -> tuple[int, str]:
+    """10xN for the reference, capped by time and memory estimated from its N run."""
+    per_video_mb = max(small["peak_rss_mb"] - small["setup_peak_mb"], 1.0) / small["videos"]
+    available_mb = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    by_memory = int(MEMORY_SHARE * available_mb / per_video_mb)
+    by_time = int(REFERENCE_BUDGET_S / small["s_per_video"])
+    count = max(small["videos"] + 1, min(wanted, by_memory, by_time))
+    if count >= wanted:
+        return wanted, ""
+    reason = "time" if by_time <= by_memory else "memory"
+    return count, (f"reference 10xN capped at {count} videos by {reason}: from its N run, "
+                   f"{small['s_per_video']:.2f} s per video and at most {per_video_mb:.1f} MB "
+                   "per video (all its growth over setup, the VGG16 batch included, charged "
+                   f"to its videos); budget {REFERENCE_BUDGET_S:.0f} s and {MEMORY_SHARE:.0%} "
+                   f"of the {available_mb:.0f} MB available")
+
+
+def best_of(results: list[dict]) -> dict:
+    """The fastest of repeated runs, with the highest peak RSS any of them reached."""
+    best = max(results, key=lambda r: r["fps"])
+    return {**best, "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+            "repeats": len(results)}
+
+
+def scaling_runs(dataset: str | None, n: int, repeats: int) -> dict:
+    """Reference and vidcore at N (``repeats`` times, alternating) and 10xN, in children."""
+    small = {"reference": [], "vidcore": []}
+    for _ in range(repeats):
+        for kind, results in small.items():
+            results.append(pipeline_child(kind, dataset, n))
+    runs = {f"{kind} N": best_of(results) for kind, results in small.items()}
+    count, note = capped_reference_count(runs["reference N"], 10 * n)
+    runs["reference 10N"] = pipeline_child("reference", dataset, count)
+    runs["vidcore 10N"] = pipeline_child("vidcore", dataset, 10 * n)
+    return {"runs": runs, "cap_note": note}
+
+
+def slope_mb_per_video(small: dict, big: dict) -> float:
+    """Growth of peak RSS per extra video between two runs."""
+    return (big["peak_rss_mb"] - small["peak_rss_mb"]) / (big["videos"] - small["videos"])
+
+
+# ---------------------------------------------------------------- vidcore vs its ceiling
+
+
+def timed_extract(paths, spec: FeatureSpec, runner, reuse: bool) -> tuple[float, list]:
+    """Frames/s of ``extract`` into a fresh store, and the features it stored.
+
+    With ``reuse`` extract gets the traced ``runner`` itself (``backbone_runner``);
+    otherwise its Keras model, so that extract wraps it anew and traces a fresh
+    tf.function inside the timing: the one-off cost of every such call.
+    """
+    with tempfile.TemporaryDirectory() as store:
+        summary = features.extract(paths, spec, store, model=runner if reuse else runner.model)
+        stored = [features.FeatureStore(store, spec).get(p) for p in paths]
+    return summary.frames_per_second, stored
+
+
+def equivalence(base: list, other: list, model) -> dict:
+    """Max abs difference of two feature sets, and whether the demo model's top-1 agrees."""
+    diff = max(float(np.abs(a.features.astype(np.float32) - b.features).max())
+               for a, b in zip(base, other, strict=True))
+    top = [[int(np.argmax(o.clip_probs)) for o in model.predict_many(s)] for s in (base, other)]
+    return {"max_abs_diff": diff, "same_top1": top[0] == top[1]}
+
+
+def ceiling_runs(paths, spec: FeatureSpec, model, rounds: int) -> dict:
+    """Floor, ceiling and end-to-end (runner reused, Keras model passed), best of rounds."""
+    runner = features.backbone_runner(spec)
+    _, frames = ext.decode_only(paths, spec)
+    best = {"floor": 0.0, "ceiling": 0.0, "reused": 0.0, "keras": 0.0}
+    stored = {}
+    for _ in range(rounds):
+        best["floor"] = max(best["floor"], ext.decode_only(paths, spec)[0])
+        best["ceiling"] = max(best["ceiling"], ext.backbone_only(frames, runner))
+        # Tracing anew costs the same every time: one round of that path is enough.
+        for name in ("reused", "keras") if not stored else ("reused",):
+            fps, stored[name] = timed_extract(paths, spec, runner, name == "reused")
+            best[name] = max(best[name], fps)
+    images = np.concatenate([f.images for f in frames])[:BACKBONE_FRAMES]
+    return {**best, "frames": sum(len(f) for f in frames),
+            "guard": equivalence(stored["reused"], stored["keras"], model),
+            "backbones": backbone_ratio(images, spec, rounds, model)}
+
+
+def count_macs(model) -> int:
+    """Multiply-adds per frame of the convolutions and dense layers (nested models too)."""
+    total = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if hasattr(layer, "layers"):
+            total += count_macs(layer)
+        elif kind in ("Conv2D", "DepthwiseConv2D"):  # output pixels x kernel volume
+            total += int(np.prod(layer.output.shape[1:3]) * np.prod(layer.kernel.shape))
+        elif kind == "Dense":
+            total += int(np.prod(layer.kernel.shape))
+    return total
+
+
+def backbone_ratio(frames: np.ndarray, spec: FeatureSpec, rounds: int, demo_model) -> dict:
+    """The two backbones alone on the same frames in one process, alternating rounds.
+
+    VGG16 is called as the reference calls it (``predict`` on [0, 1] floats), Lite0 as
+    vidcore does (its traced runner on uint8, batch norms folded into the convs), then
+    two other Lite0 paths behind an equivalence guard: the plain Keras model
+    (``fold=False``, what vidcore ran before folding) and TFLite float32 with XNNPACK
+    at batch 1 (``benchmarks/tflite.py``, not shipped). Each is warmed up first.
+    ``frames`` are whole clips, 8 frames each, in order.
+    """
+    from benchmarks.tflite import TfliteRunner, convert
+
+    weights, _ = reference.vgg16_weights()
+    vgg, runner = reference.build_vgg16(weights), features.backbone_runner(spec)
+    plain = features.backbone_runner(spec, fold=False)
+    levers = {"plain": plain, "tflite": TfliteRunner(convert(plain.model, float16=False), 1)}
+    floats = frames.astype(np.float32) / 255
+    vgg.predict(floats[:1], verbose=0)
+    best = dict.fromkeys(["vgg16", "lite0", *levers], 0.0)
+    for _ in range(rounds):
+        start = time.perf_counter()
+        vgg.predict(floats, verbose=0)
+        best["vgg16"] = max(best["vgg16"], len(frames) / (time.perf_counter() - start))
+        for name, run in (("lite0", runner), *levers.items()):
+            best[name] = max(best[name], ext.backbone_only([_Images(frames)], run))
+    base = _as_clips(runner(frames))
+    guards = {name: equivalence(base, _as_clips(run(frames)), demo_model)
+              for name, run in levers.items()}
+    return {**best, "frames": len(frames), "vgg16_macs": count_macs(vgg),
+            "lite0_macs": count_macs(runner.model), "guards": guards}
+
+
+def _as_clips(feats: np.ndarray, per_clip: int = 8) -> list:
+    """Consecutive rows of ``feats`` as one ``VideoFeatures`` per clip (kept float32, so
+    that the guard sees differences below float16's resolution too)."""
+    ids = np.arange(per_clip, dtype=np.int64)
+    return [features.VideoFeatures(feats[i:i + per_clip], ids / 25.0, ids)
+            for i in range(0, len(feats), per_clip)]
+
+
+class _Images:
+    """The one attribute of ``Frames`` that ``extract.backbone_only`` reads."""
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+
+
+# ---------------------------------------------------------------- latency
+
+
+def write_test_clip(path: Path) -> Path:
+    """A 10 s 320x240 XviD AVI made of rendered demo clips of one class, back to back."""
+    import cv2
+
+    from vidcore.data.demo import render_clip
+
+    wanted, parts, clip = LATENCY_SECONDS * LATENCY_FPS, [], 1
+    while sum(len(p) for p in parts) < wanted:
+        parts.append(render_clip("JumpingJack", 1 + (clip - 1) // 4, 1 + (clip - 1) % 4))
+        clip += 1
+    frames = np.concatenate(parts)[:wanted]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"XVID"), LATENCY_FPS,
+                             (frames.shape[2], frames.shape[1]))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def latency(video: Path) -> dict:
+    """Cold (fresh child process) and warm (median of repeated runs) upload-to-verdict."""
+    from vidcore import runs
+    from vidcore.predict import load_model, predict
+
+    cold = run_child("latency", str(video))
+    model = load_model(runs.DEMO_MODEL_DIR)
+    predict(model, video)  # builds and traces the backbone once
+    times = []
+    for _ in range(LATENCY_RUNS):
+        start = time.perf_counter()
+        verdict = predict(model, video)
+        times.append(time.perf_counter() - start)
+    return {"cold": cold, "warm": statistics.median(times), "warm_min": min(times),
+            "warm_max": max(times), "label": verdict.primary_label,
+            "frames": len(verdict.frames)}
+
+
+# ---------------------------------------------------------------- training
+
+
+def epoch_timer():
+    """A Keras callback whose ``seconds`` list gets each epoch's wall time."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds, self.start = [], 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+
+    return EpochTimer()
+
+
+def demo_training(epochs: int = 4) -> dict:
+    """s/epoch of the default preset through ``vidcore.train.train`` on the demo features.
+
+    Epoch times come from the run's own ``metrics.jsonl`` (elapsed time per epoch
+    record); the first epoch also traces the graph, so steady s/epoch averages the rest.
+    """
+    from vidcore.presets import preset_config
+    from vidcore.train import train
+
+    config = preset_config("default", demo_root(), epochs=epochs, patience=epochs)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(config, run_dir=Path(tmp) / "run")
+        lines = (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()
+    stamps = [r["time"] for r in map(json.loads, lines) if r.get("kind") == "epoch"]
+    steps = -(-result.train_videos // config.batch_size)
+    return {"clips": result.train_videos, "steps": steps, "batch": config.batch_size,
+            "s_per_epoch": float(np.mean(np.diff(stamps))), "epochs": len(stamps)}
+
+
+def synthetic_training(epochs: int = 2) -> dict:
+    """s/epoch of the default head on a UCF101-sized random feature set (12,000 x 8 x 1280)."""
+    from vidcore.models import keras_fit
+    from vidcore.models.heads import Scaling, create_head
+
+    values = get_preset("default").values
+    rng = np.random.default_rng(0)
+    frames = rng.standard_normal((UCF_CLIPS * UCF_FRAMES, UCF_DIM), np.float32).astype(np.float16)
+    seqs = np.split(frames, UCF_CLIPS)
+    labels = rng.integers(0, UCF_CLASSES, UCF_CLIPS)
+    scaling = Scaling.fit("standard", frames)
+    model = create_head(values["head"], UCF_DIM, UCF_CLASSES)
+    keras_fit.compile_head(model, "temporal", values["learning_rate"])
+    batches = keras_fit.ClipBatches(seqs, labels, scaling, values["batch_size"], True)
+    timer = epoch_timer()
+    model.fit(batches, epochs=epochs, verbose=0, callbacks=[timer])
+    return {"clips": UCF_CLIPS, "steps": len(batches), "batch": values["batch_size"],
+            "first_epoch": timer.seconds[0], "s_per_epoch": timer.seconds[-1]}
+
+
+def reference_head_step(steps: int = 8) -> dict:
+    """The reference head (frame MLP on 25,088 VGG16 values, batch 128): seconds per step,
+    measured on random batches; an epoch of the tutorial's 73,844 frames is extrapolated."""
+    import keras
+
+    from vidcore.models import keras_fit
+    from vidcore.models.heads import create_head
+
+    values = get_preset("reference").values
+    batch = values["batch_size"]
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, VGG_DIM), np.float32)
+    y = rng.integers(0, UCF_CLASSES, batch)
+    model = create_head("frame_mlp", VGG_DIM, UCF_CLASSES, dropout=values["dropout"])
+    keras_fit.compile_head(model, "frame", values["learning_rate"])
+    model.train_on_batch(x, y)  # trace outside the timing
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    per_step = (time.perf_counter() - start) / steps
+    epoch_steps = -(-UCF_REFERENCE_FRAMES // batch)
+    keras.backend.clear_session()
+    return {"per_step": per_step, "steps": epoch_steps, "batch": batch,
+            "s_per_epoch": per_step * epoch_steps, "measured_steps": steps}
+
+
+# ---------------------------------------------------------------- accuracy
+
+
+def shipped_accuracy() -> dict:
+    """The shipped demo model: its report.json, and a fresh evaluation now."""
+    from vidcore import runs
+    from vidcore.evaluate import evaluate
+
+    shipped = json.loads((runs.DEMO_MODEL_DIR / "report.json").read_text())
+    fresh = evaluate(runs.DEMO_MODEL_DIR, dataset=demo_root(), save=False)
+    return {"shipped": shipped["aggregators"][shipped["primary"]]["top1"],
+            "primary": shipped["primary"], "fresh": fresh.top1,
+            "videos": fresh.num_videos}
+
+
+def reference_proxy_accuracy(full: bool) -> dict:
+    """The reference recipe on Lite0 features (VGG16 ImageNet weights are absent here).
+
+    The ``reference`` preset as it is (1 fps, frame MLP 1024-512-256-128, Dropout 0.5,
+    train-max scaling, Adam, batch 128, best val_loss kept, majority vote) but with
+    EfficientNet-Lite0 features; unless ``full``, training stops after
+    ``REFERENCE_PATIENCE`` epochs without a better validation loss instead of running
+    all 200 (the kept checkpoint is the same whenever the best epoch comes earlier).
+    """
+    from vidcore.evaluate import evaluate
+    from vidcore.presets import preset_config
+    from vidcore.train import train
+
+    patience = None if full else REFERENCE_PATIENCE
+    config = preset_config("reference", demo_root(), backbone="efficientnet_lite0",
+                           patience=patience)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(config, run_dir=Path(tmp) / "run")
+        report = evaluate(Path(tmp) / "run", save=False)
+    return {"top1": report.top1, "primary": report.primary, "videos": report.num_videos,
+            "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+            "patience": patience, "max_epochs": config.epochs}
+
+
+# ---------------------------------------------------------------- the report
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table (readable as plain text too)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows] + [""]
+
+
+def machine() -> dict:
+    """CPU model, cores, library versions, date and load (the machine is shared)."""
+    import cv2
+    import keras
+    import tensorflow as tf
+
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in lines
+                if line.startswith("model name")), platform.processor() or "unknown")
+    return {"CPU": cpu, "cores": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)",
+            "memory": f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.1f} GiB",
+            "Python": platform.python_version(), "TensorFlow": tf.__version__,
+            "Keras": keras.__version__, "OpenCV": cv2.__version__, "NumPy": np.__version__,
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def machine_section(info: dict, loads: tuple) -> list[str]:
+    """The machine table, with the load average before and after the run."""
+    rows = [[k, v] for k, v in info.items()]
+    rows.append(["load average (1 min) at start / end", f"{loads[0]:.2f} / {loads[1]:.2f}"])
+    return ["## Machine", ""] + table(["", ""], rows)
+
+
+def backbones_table(b: dict) -> list[str]:
+    """Multiply-adds and speed of the two backbones alone: why the speedup is what it is."""
+    rows = []
+    for name, key, call in (("VGG16 (reference)", "vgg16", "predict on [0, 1] floats"),
+                            ("EfficientNet-Lite0 (vidcore: batch norms folded)", "lite0",
+                             "traced runner, uint8")):
+        macs = b[f"{key}_macs"] / 1e9
+        rows.append([name, call, f"{macs:.2f} G", f"{b[key]:.1f}", f"{macs * b[key]:.0f}"])
+    rows.append(["**Lite0 / VGG16**", "", f"{b['vgg16_macs'] / b['lite0_macs']:.0f}x fewer",
+                 f"**{b['lite0'] / b['vgg16']:.1f}x**",
+                 f"{b['lite0_macs'] * b['lite0'] / (b['vgg16_macs'] * b['vgg16']):.2f}x"])
+    macs = b["lite0_macs"] / 1e9
+    for key, name, call in (
+            ("plain", "Lite0 without folding (`fold=False`, the plain Keras model)",
+             "traced runner, uint8"),
+            ("tflite", "Lite0 as TFLite float32, XNNPACK (not shipped)", "batch 1, 2 threads")):
+        rows.append([name, call, f"{macs:.2f} G", f"{b[key]:.1f}", f"{macs * b[key]:.0f}"])
+        rows.append([f"**{key} Lite0 / VGG16**", "", "", f"**{b[key] / b['vgg16']:.1f}x**", ""])
+    guards = "; ".join(f"{name}: max abs feature difference {g['max_abs_diff']:.2e}, same "
+                       f"demo-model top-1 on the {b['frames'] // 8} clips: {g['same_top1']}"
+                       for name, g in b["guards"].items())
+    return [f"Backbones alone, same {b['frames']} frames in one process, best of alternating "
+            "rounds (multiply-adds counted from the models' conv and dense layers):", ""
+            ] + table(["backbone", "call", "multiply-adds/frame", "frames/s", "GMAC/s"], rows) + [
+        f"Equivalence guards against vidcore's folded Lite0: {guards}.", ""]
+
+
+def extraction_section(scaling: dict, backbones: dict) -> list[str]:
+    """Reference vs vidcore on the same N clips, and where the reference's time goes."""
+    ref, vid = scaling["runs"]["reference N"], scaling["runs"]["vidcore N"]
+    rows = [["reference (tutorial)", f"VGG16, weights {ref['weights'].split(' (')[0]}",
+             "every frame with id % floor(fps) == 0", ref["videos"], ref["frames"],
+             f"{ref['fps']:.2f}", f"{ref['s_per_video']:.3f}", f"{ref['peak_rss_mb']:.0f}"],
+            ["vidcore default", "EfficientNet-Lite0, ImageNet", "8 uniform", vid["videos"],
+             vid["frames"], f"{vid['fps']:.1f}", f"{vid['s_per_video']:.3f}",
+             f"{vid['peak_rss_mb']:.0f}"],
+            ["**vidcore / reference**", "", "", "", "", f"**{vid['fps'] / ref['fps']:.1f}x**",
+             f"**{ref['s_per_video'] / vid['s_per_video']:.1f}x faster**",
+             f"{vid['peak_rss_mb'] / ref['peak_rss_mb']:.2f}x"]]
+    stages = ", ".join(f"{k} {v:.2f} s ({v / ref['seconds']:.0%})"
+                       for k, v in ref["stages"].items())
+    return ["## Extraction: the reference pipeline against vidcore's default", "",
+            f"Same clips; each pipeline in its own child process (peak RSS is its ru_maxrss), "
+            f"{ref['repeats']} alternating runs each, the fastest shown (peak RSS: the "
+            "highest); building the model and one warm-up call are setup, not timed. "
+            "frames/s counts frames the backbone embeds (the reference keeps about one per "
+            "second, vidcore 8 per clip); "
+            "s/video is the like-for-like cost of turning a clip into features.", ""] + table(
+        ["pipeline", "backbone", "frames kept", "videos", "frames", "frames/s", "s/video",
+         "peak RSS MB"], rows) + [f"Reference stages: {stages}.",
+                                   f"Reference VGG16 weights: {ref['weights']}.", ""
+                                   ] + backbones_table(backbones)
+
+
+def ceiling_section(c: dict, videos: int, rounds: int) -> list[str]:
+    """vidcore end-to-end against its backbone-only ceiling and decode-only floor."""
+    # Each stage alone keeps both cores busy, so they can hardly overlap: to a first
+    # approximation their costs per frame add up.
+    bound = 1 / (1 / c["ceiling"] + 1 / c["floor"])
+    rows = [["decode-only floor (2 threads)", f"{c['floor']:.1f}",
+             f"{c['floor'] / c['ceiling']:.0%}"],
+            ["backbone-only ceiling (batch 32, frames in memory)", f"{c['ceiling']:.1f}", "100%"],
+            ["expected if decode and backbone cannot overlap: 1 / (1/ceiling + 1/floor)",
+             f"{bound:.1f}", f"{bound / c['ceiling']:.0%}"],
+            ["end-to-end `extract(model=backbone_runner)` (steady state)",
+             f"{c['reused']:.1f}", f"{c['reused'] / c['ceiling']:.0%}"],
+            ["end-to-end `extract(model=keras_model)` (traces anew in each call)",
+             f"{c['keras']:.1f}", f"{c['keras'] / c['ceiling']:.0%}"]]
+    g = c["guard"]
+    guard = (f"Equivalence guard, runner vs Keras model: max abs feature difference "
+             f"{g['max_abs_diff']:.2e}, same demo-model top-1 on every clip: {g['same_top1']}.")
+    return ["## vidcore against its own ceiling and floor", "",
+            f"In one process, {videos} videos ({c['frames']} frames), EfficientNet-Lite0, "
+            f"best of {rounds} alternating rounds (`benchmarks/extract.py` functions; the "
+            "path that traces anew runs in the first round only).", ""
+            ] + table(["stage", "frames/s", "of ceiling"], rows) + [guard, ""]
+
+
+def scaling_section(scaling: dict) -> list[str]:
+    """Peak RSS and frames/s at N and 10xN, and the reference's memory slope."""
+    runs = scaling["runs"]
+    rows = [[name, r["videos"], r["frames"], f"{r['fps']:.1f}", f"{r['s_per_video']:.3f}",
+             f"{r['setup_peak_mb']:.0f}", f"{r['peak_rss_mb']:.0f}"] for name, r in runs.items()]
+    ref = slope_mb_per_video(runs["reference N"], runs["reference 10N"])
+    vid = slope_mb_per_video(runs["vidcore N"], runs["vidcore 10N"])
+    per_frame = ref * runs["reference 10N"]["videos"] / runs["reference 10N"]["frames"]
+    notes = [f"Measured slope of peak RSS: reference {ref:.2f} MB per video, "
+             f"{per_frame:.2f} MB per kept frame (one float32 224x224x3 frame is 0.60 MB; "
+             "the tutorial holds it several times over); vidcore "
+             f"{vid:.2f} MB per video. Extrapolated at that slope to the tutorial's "
+             f"{UCF_REFERENCE_FRAMES:,} UCF101 training frames, the reference would need "
+             f"about {per_frame * UCF_REFERENCE_FRAMES / 1024:.0f} GB."]
+    if scaling["cap_note"]:
+        notes.append(scaling["cap_note"] + ".")
+    return ["## Scaling: N and 10xN videos", "",
+            "Each run in a fresh child process; 'setup peak' is the peak RSS after imports "
+            "and the setup, before any video.", ""] + table(
+        ["run", "videos", "frames", "frames/s", "s/video", "setup peak MB", "peak RSS MB"],
+        rows) + notes + [""]
+
+
+def latency_section(lat: dict) -> list[str]:
+    """Upload-to-verdict for a 10 s clip, cold and warm."""
+    cold = lat["cold"]
+    rows = [["cold: import TensorFlow, Keras and vidcore.predict", f"{cold['import_s']:.2f}"],
+            ["cold: load_model (demo model)", f"{cold['load_s']:.2f}"],
+            ["cold: first predict() (builds and traces the backbone)",
+             f"{cold['first_predict_s']:.2f}"],
+            ["**cold total: load_model + first predict()**",
+             f"**{cold['load_s'] + cold['first_predict_s']:.2f}**"],
+            ["cold total with the import (a fresh process)",
+             f"{cold['import_s'] + cold['load_s'] + cold['first_predict_s']:.2f}"],
+            [f"**warm predict(), median of {LATENCY_RUNS}** (min-max)",
+             f"**{lat['warm']:.3f}** ({lat['warm_min']:.3f}-{lat['warm_max']:.3f})"]]
+    return ["## Latency: upload to verdict", "",
+            f"A {LATENCY_SECONDS} s 320x240 XviD AVI at {LATENCY_FPS} fps (rendered demo "
+            "JumpingJack clips back to back) through `vidcore.predict.predict()` with the "
+            f"shipped demo model ({lat['frames']} frames sampled).", ""] + table(
+        ["step", "seconds"], rows) + [f"Verdict: {lat['label']} (cold run: "
+                                      f"{cold['label']}).", ""]
+
+
+def training_section(t: dict) -> list[str]:
+    """Seconds per epoch of the default head, and the reference head for scale."""
+    demo, ucf, ref = t["demo"], t["ucf"], t["reference_head"]
+    rows = [["default (temporal_conv) via `vidcore.train.train`, demo features",
+             f"{demo['clips']} training clips x 8 x 1280", demo["batch"], demo["steps"], "",
+             f"{demo['s_per_epoch']:.2f}"],
+            ["default (temporal_conv), UCF101-sized random features",
+             f"{ucf['clips']:,} clips x 8 x 1280", ucf["batch"], ucf["steps"],
+             f"{ucf['first_epoch']:.1f}", f"{ucf['s_per_epoch']:.1f}"],
+            ["reference (frame MLP on VGG16 25,088), UCF101 train frames: extrapolated "
+             f"from {ref['measured_steps']} measured steps", f"{UCF_REFERENCE_FRAMES:,} frames",
+             ref["batch"], ref["steps"], "", f"{ref['s_per_epoch']:.0f}"]]
+    return ["## Training: seconds per epoch", ""] + table(
+        ["head and data", "size", "batch", "steps/epoch", "first epoch s", "s/epoch"],
+        rows) + [f"Demo s/epoch averages epochs 2-{demo['epochs']} from the run's metrics "
+                 "(the first epoch traces the graph). The reference preset trains 200 "
+                 f"epochs: about {ref['s_per_epoch'] * 200 / 3600:.1f} h on UCF101 here.", ""]
+
+
+def accuracy_section(a: dict) -> list[str]:
+    """Demo-dataset accuracy of both, with how each number was obtained."""
+    s, p = a["shipped"], a["proxy"]
+    how = (f"all {p['max_epochs']} epochs" if p["patience"] is None else
+           f"stopped after {p['patience']} epochs without better val_loss (the preset "
+           f"runs {p['max_epochs']})")
+    rows = [["vidcore default", f"shipped `weights/demo_model/report.json`, {s['primary']}",
+             f"{s['shipped']:.1%}"],
+            ["vidcore default", f"fresh evaluation now, {s['primary']}, {s['videos']} clips",
+             f"{s['fresh']:.1%}"],
+            ["reference recipe, **proxy**",
+             f"1 fps, frame MLP, train-max scaling, batch 128, best val_loss, {p['primary']} "
+             f"vote, on **EfficientNet-Lite0** features; {how}; ran {p['epochs_run']} "
+             f"epochs, best {p['best_epoch']}", f"{p['top1']:.1%}"],
+            ["reference as published (VGG16 ImageNet)", "not measured: the ImageNet VGG16 "
+             "file is absent here; a random-weight VGG16 would be another recipe, and "
+             f"extracting the {a['demo_videos']} demo clips with it would take about "
+             f"{a['demo_videos'] * a['reference_s_per_video'] / 60:.0f} min on this machine",
+             "n/a"]]
+    return ["## Accuracy on the demo dataset (split 1 test list)", ""] + table(
+        ["pipeline", "how measured", "top-1"], rows) + [
+        "The tutorial reports 44.8% clip accuracy on UCF101 split 1 with VGG16 ImageNet "
+        "(seed-pipeline.md); that is another dataset and is not comparable to these rows.", ""]
+
+
+def targets(scaling: dict, c: dict, lat: dict) -> list[tuple[str, str, bool]]:
+    """Each target: its text, the measured value, and whether it is met."""
+    runs, t = scaling["runs"], TARGETS
+    speedup = runs["vidcore N"]["fps"] / runs["reference N"]["fps"]
+    big_speedup = runs["vidcore 10N"]["fps"] / runs["reference 10N"]["fps"]
+    alone = c["backbones"]["lite0"] / c["backbones"]["vgg16"]
+    small, big = runs["vidcore N"]["peak_rss_mb"], runs["vidcore 10N"]["peak_rss_mb"]
+    return [
+        (f"vidcore default >= {t['speedup']:.0f}x the reference in frames/s (same N clips)",
+         f"{speedup:.1f}x (10xN runs: {big_speedup:.1f}x; backbones alone: {alone:.1f}x)",
+         speedup >= t["speedup"]),
+        (f"vidcore end-to-end >= {t['of_ceiling']:.0%} of its backbone-only ceiling "
+         "(steady state)", f"{c['reused'] / c['ceiling']:.0%}",
+         c["reused"] / c["ceiling"] >= t["of_ceiling"]),
+        (f"peak RSS of extraction < {t['rss_mb']:.0f} MB", f"{max(small, big):.0f} MB",
+         max(small, big) < t["rss_mb"]),
+        (f"peak RSS flat from N to 10xN (ratio <= {t['rss_flat']:.2f})", f"{big / small:.2f}",
+         big / small <= t["rss_flat"]),
+        (f"warm upload-to-verdict for a 10 s clip < {t['latency_s']:.0f} s",
+         f"{lat['warm']:.3f} s", lat["warm"] < t["latency_s"]),
+    ]
+
+
+def targets_section(rows: list[tuple[str, str, bool]]) -> list[str]:
+    """The targets table with PASS/MISS."""
+    return ["## Targets (this 2-core CPU)", ""] + table(
+        ["target", "measured", "result"],
+        [[text, value, "PASS" if ok else "**MISS**"] for text, value, ok in rows])
+
+
+# ---------------------------------------------------------------- main
+
+
+def step(name: str, fn, *args):
+    """Run one section, telling stderr how long it took (the whole script is long)."""
+    print(f"[compare] {name} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    result = fn(*args)
+    print(f"[compare] {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    return result
+
+
+def measure(args) -> dict:
+    """Every measurement, children first (while this process is still small)."""
+    from vidcore import runs
+    from vidcore.predict import load_model
+
+    out = {"scaling": step("extraction N and 10xN (children)", scaling_runs,
+                           args.dataset, args.videos, args.repeats)}
+    paths, spec = ext.dataset_videos(args.dataset, args.videos), default_spec()
+    demo_model = load_model(runs.DEMO_MODEL_DIR)
+    out["ceiling"] = step("ceiling and floor", ceiling_runs, paths, spec, demo_model,
+                          args.rounds)
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = write_test_clip(Path(tmp) / "clip_10s.avi")
+        out["latency"] = step("latency", latency, clip)
+    out["training"] = {"demo": step("training on demo features", demo_training),
+                       "ucf": step("training on UCF101-sized features", synthetic_training),
+                       "reference_head": step("reference head steps", reference_head_step)}
+    out["accuracy"] = {"shipped": step("accuracy: demo model", shipped_accuracy),
+                       "proxy": step("accuracy: reference proxy", reference_proxy_accuracy,
+                                     args.full_reference_training),
+                       "demo_videos": demo_video_count(),
+                       "reference_s_per_video": out["scaling"]["runs"]["reference 10N"][
+                           "s_per_video"]}
+    return out
+
+
+def render(m: dict, info: dict, loads: tuple, args, seconds: float) -> str:
+    """The whole report as Markdown."""
+    verdicts = targets(m["scaling"], m["ceiling"], m["latency"])
+    lines = ["# Benchmarks: vidcore against the reference pipeline and the machine's ceiling",
+             "", f"Written by `benchmarks/compare.py` ({seconds:.0f} s; "
+             f"N = {args.videos} videos of {args.dataset or 'the demo dataset'}). "
+             "The machine is shared and noisy: compare ratios within this run, not absolute "
+             "numbers across runs. TFLite figures: `benchmarks/tflite.py`.", ""]
+    lines += machine_section(info, loads) + targets_section(verdicts)
+    lines += extraction_section(m["scaling"], m["ceiling"]["backbones"])
+    lines += ceiling_section(m["ceiling"], args.videos, args.rounds)
+    lines += scaling_section(m["scaling"]) + latency_section(m["latency"])
+    lines += training_section(m["training"]) + accuracy_section(m["accuracy"])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> None:
+    """Parse options, measure everything, print the report and write it."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        return child_main(sys.argv[2:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", nargs="?", help="dataset folder (default: the demo dataset)")
+    parser.add_argument("--videos", type=int, default=DEFAULT_VIDEOS, help="N")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="alternating child runs of each pipeline at N (best kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the in-process sections")
+    parser.add_argument("--full-reference-training", action="store_true",
+                        help="train the reference proxy all 200 epochs (slow)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args()
+    start, first_load = time.perf_counter(), os.getloadavg()[0]
+    measured = measure(args)
+    info = machine()
+    report = render(measured, info, (first_load, os.getloadavg()[0]), args,
+                    time.perf_counter() - start)
+    print(report)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(report)
+
+
+if __name__ == "__main__":
+    main()
