@@ -101,24 +101,12 @@ def find_running(config, root: str | os.PathLike | None = None) -> Path | None:
             have = runs.read_json(folder / runs.CONFIG, {})
         else:  # launched, the child has not written its config yet
             launch = runs.read_json(folder / LAUNCH, {}) or {}
-            if not _alive(launch.get("pid")):
+            if not runs.pid_alive(launch.get("pid")):
                 continue
             have = launch.get("config", {})
         if _comparable(have) == want:
             return folder
     return None
-
-
-def _alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager
@@ -179,7 +167,7 @@ def run_state(run_dir: str | os.PathLike) -> dict:
     if (run_dir / runs.STATUS).is_file():
         return runs.read_status(run_dir)
     launch = runs.read_json(run_dir / LAUNCH, {}) or {}
-    if _alive(launch.get("pid")):
+    if runs.pid_alive(launch.get("pid")):
         return {"state": "starting"}
     return {"state": "failed", "error": log_tail(run_dir, 1) or "the training process ended"}
 

@@ -209,7 +209,11 @@ def _process_alive(status: dict) -> bool:
     """Whether the pid of a status is still running (unknowable from another host)."""
     if status.get("host") not in (None, socket.gethostname()):
         return True
-    pid = status.get("pid")
+    return pid_alive(status.get("pid"))
+
+
+def pid_alive(pid) -> bool:
+    """Whether a process id (as read from a JSON file) names a live process here."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
