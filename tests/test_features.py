@@ -134,3 +134,25 @@ def test_two_concurrent_cli_extractions_share_one_store(tmp_path):
     for entry in entries:
         with np.load(entry, allow_pickle=False) as data:
             assert data["features"].shape == (4, 1280)
+
+
+def test_disk_full_gives_a_clear_error_and_leaves_nothing_half_written(
+        videos, tmp_path, model, monkeypatch):
+    import errno
+
+    from vidcore.errors import InputError
+
+    store_dir = tmp_path / "s"
+    extract(videos[:2], SPEC, store_dir, model=model)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full)
+    with pytest.raises(InputError, match="No space left on device.*--store"):
+        extract(videos, SPEC, store_dir, model=model)
+    monkeypatch.undo()
+    folder = FeatureStore(store_dir, SPEC).folder
+    assert not list(folder.glob("**/.tmp-*"))
+    assert len(list(folder.glob("*/*.npz"))) == 2  # what was stored before is intact
+    assert extract(videos, SPEC, store_dir, model=model).computed == 3

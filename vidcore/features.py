@@ -183,7 +183,13 @@ class FeatureStore:
         key = video_key(path)
         arrays = {"features": feats.features.astype(np.float16),
                   "timestamps": feats.timestamps, "frame_ids": feats.frame_ids}
-        atomic_write_bytes(self._entry(key), lambda f: np.savez(f, **arrays))
+        try:
+            atomic_write_bytes(self._entry(key), lambda f: np.savez(f, **arrays))
+        except OSError as err:  # disk full, read-only, quota: stop with what to do
+            raise InputError(
+                f"cannot write to the feature store {self.folder}: {err.strerror or err}; "
+                "free some space or choose another folder with --store (what is stored "
+                "so far is intact and will be reused)") from err
         self._entry(key, ".failed.json").unlink(missing_ok=True)
 
     def failure(self, path) -> str | None:
