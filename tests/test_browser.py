@@ -62,7 +62,7 @@ def server(world, chromium, tmp_path_factory):
     proc = start_server(world.env(runs_dir), port, log)
     try:
         wait_healthy(port, proc)
-        yield {"url": f"http://127.0.0.1:{port}", "runs": runs_dir, "log": log}
+        yield {"url": f"http://127.0.0.1:{port}", "runs": runs_dir, "log": log, "pid": proc.pid}
     finally:
         stop_server(proc)
         _end_training_runs(runs_dir)
@@ -200,3 +200,55 @@ def test_train_from_the_browser_survives_a_reload(page, server):
     assert len(started) == 1
     assert run_launch.run_state(started[0])["state"] == "finished"
     shoot(page, SHOTS / "train-finished.png")
+
+
+def _answer_cards(page) -> dict:
+    answers = page.locator('.st-key-answers [data-testid="stMetric"]')
+    answers.first.wait_for()
+    wait_idle(page)
+    return {answers.nth(i).locator('[data-testid="stMetricLabel"]').inner_text():
+            answers.nth(i).locator('[data-testid="stMetricValue"]').inner_text() + " " +
+            answers.nth(i).locator('[data-testid="stMetricDelta"]').inner_text()
+            for i in range(answers.count())}
+
+
+def _server_rss_mb(pid: int) -> float:
+    import psutil
+
+    proc = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+
+
+def test_concurrent_sessions_get_their_own_right_answers(browser, server, world):
+    """N sessions upload at once (two clips, alternating) to the shipped demo model: each
+    sees its own clip's answer, the one the library gives, and memory stays bounded."""
+    from vidcore.predict import predict
+
+    sessions = int(os.environ.get("VIDCORE_LOAD_SESSIONS", "4"))
+    clips = [next(world.dataset.glob(f"{c}/*.avi")) for c in ("Kick", "SitDown")]
+    expected = [predict(runs.DEMO_MODEL_DIR, clip).temporal_label for clip in clips]
+    assert expected[0] != expected[1]
+    previous = runs.active_model(server["runs"])
+    runs.set_active_model(runs.DEMO_MODEL_DIR, server["runs"])
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900})
+                for _ in range(sessions)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for page in pages:
+            page.set_default_timeout(240_000)
+            open_page(page, server["url"], "predict")
+        baseline = _server_rss_mb(server["pid"])
+        for i, page in enumerate(pages):  # all uploads go out before any answer is read
+            page.locator('input[type="file"]').set_input_files(str(clips[i % 2]))
+        answers = [_answer_cards(page) for page in pages]
+        peak = _server_rss_mb(server["pid"])
+    finally:
+        for context in contexts:
+            context.close()
+        runs.set_active_model(previous, server["runs"])
+    for i, cards in enumerate(answers):
+        assert cards == answers[i % 2], (i, cards, answers[i % 2])
+        temporal = next(v for k, v in cards.items() if k.startswith("Temporal"))
+        assert temporal.startswith(expected[i % 2]), (i, temporal, expected)
+    print(f"{sessions} sessions: server RSS {baseline:.0f} MB before, {peak:.0f} MB after")
+    assert peak - baseline < 1500, (baseline, peak)  # MB: uploads are not kept in memory

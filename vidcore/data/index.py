@@ -398,7 +398,9 @@ def group_split(labels, groups, test_fraction: float, seed: int, fold: int = 0) 
     largest_class = max(Counter(labels).values(), default=0)
     n_splits = min(max(2, round(1 / test_fraction)), n_groups, largest_class)
     if n_splits < 2:
-        raise DatasetError("cannot split: the dataset has fewer than 2 groups of videos")
+        raise DatasetError("cannot split: the dataset has fewer than 2 groups of videos"
+                           if n_groups < 2 else "cannot split: every class has only one "
+                           "video; add a second video to at least one class")
     if not 0 <= fold < n_splits:
         raise InputError(f"split {fold + 1} does not exist; choose 1..{n_splits}")
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -385,6 +386,7 @@ class TrainedModel:
         self.run_dir, self.config, self.classes, self.spec = run_dir, config, classes, spec
         self.keras_model, self.linear, self.scaling = keras_model, linear, scaling
         self._backbone = None
+        self._backbone_lock = threading.Lock()
 
     @property
     def primary(self) -> str:
@@ -400,10 +402,11 @@ class TrainedModel:
 
     def backbone(self):
         """A ``vidcore.features.backbone_runner`` for this model, built on first use, kept."""
-        if self._backbone is None:
-            from vidcore.features import backbone_runner
+        with self._backbone_lock:  # the app shares one model across browser sessions
+            if self._backbone is None:
+                from vidcore.features import backbone_runner
 
-            self._backbone = backbone_runner(self.feature_spec)
+                self._backbone = backbone_runner(self.feature_spec)
         return self._backbone
 
     @property
@@ -484,6 +487,11 @@ def load_trained(run_dir: str | os.PathLike) -> TrainedModel:
 
 def _load_keras(path: Path):
     """``keras.saving.load_model`` in safe mode, with vidcore's layers registered."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # keras would say "File not found" for a truncated file
+        raise ValueError(f"{Path(path).name} is damaged (not a complete .keras zip file); "
+                         "train again or copy the run again")
     import keras
 
     import vidcore.models.layers  # noqa: F401  (registers the custom layers)

@@ -1,0 +1,37 @@
+"""Several app sessions predicting at once on one shared model get the right answers."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+import pytest
+
+from vidcore.data.demo import render_clip
+from vidcore.predict import load_model, predict
+from vidcore.runs import DEMO_MODEL_DIR
+
+pytestmark = pytest.mark.slow
+CLASSES = ("JumpingJack", "SitDown", "StandUp", "Punch")
+
+
+def write_clip(path, class_name):
+    frames = render_clip(class_name, group=2, clip=1, size="tiny")
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"XVID"), 25, (320, 240))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def test_concurrent_predictions_equal_sequential_ones(tmp_path):
+    clips = [write_clip(tmp_path / f"{c}.avi", c) for c in CLASSES]
+    model = load_model(DEMO_MODEL_DIR)  # one model, as st.cache_resource shares it
+    with ThreadPoolExecutor(4) as pool:  # first use of the backbone from 4 threads at once
+        together = list(pool.map(lambda p: predict(model, p), clips * 2))
+    alone = [predict(model, p) for p in clips]
+    for i, result in enumerate(together):
+        expected = alone[i % len(clips)]
+        assert result.temporal_label == expected.temporal_label
+        np.testing.assert_allclose(result.probabilities, expected.probabilities, atol=1e-4)
+    # and the answers are right: the reverse pair included
+    assert [r.temporal_label for r in alone] == list(CLASSES)
