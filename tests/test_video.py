@@ -80,3 +80,36 @@ def test_2997_fps_clip_sampled_evenly_in_time(tmp_path):
 
 def test_is_video_file():
     assert is_video_file("a/b.MP4") and is_video_file("x.webm") and not is_video_file("a.txt")
+
+
+@pytest.mark.parametrize("fourcc", ["MJPG", "XVID"])
+def test_long_video_seeks_to_far_frames_and_decodes_them_right(tmp_path, fourcc, monkeypatch):
+    from vidcore.data import video
+
+    path = write_video(tmp_path / "long.avi", frames=3000, fourcc=fourcc)
+    grabs = []
+
+    class Counting:
+        def __init__(self, cap):
+            self.cap = cap
+
+        def grab(self):
+            grabs.append(1)
+            return self.cap.grab()
+
+        def __getattr__(self, name):
+            return getattr(self.cap, name)
+
+    real_open = video._open
+    monkeypatch.setattr(video, "_open", lambda p: Counting(real_open(p)))
+    ids = np.array([0, 750, 1500, 2249, 2999])
+    sought, _ = video._decode_file(path, ids, None, seek=True)
+    assert len(grabs) < 100  # seeking: not the 3000 grabs of reading every frame
+    in_order, _ = video._decode_file(path, ids, None, seek=False)
+    assert len(grabs) > 2999
+    for i in ids:  # the same pixels as decoding every frame
+        np.testing.assert_array_equal(sought[i], in_order[i])
+    frames = read_frames(path, UniformSampler(5))
+    assert list(frames.frame_ids) == list(ids)
+    if fourcc == "MJPG":  # intra-only: the written brightness survives exactly
+        assert [decoded_index(im) for im in frames.images] == [i % WRAP for i in ids]

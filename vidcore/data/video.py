@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 FALLBACK_FPS = 25.0  # used only when neither metadata nor timestamps give a frame rate
 MAX_PLAUSIBLE_FPS = 1000.0
+SEEK_GAP = 300  # frames; shorter gaps are cheaper to grab through than to seek across
 
 
 @dataclass(frozen=True)
@@ -146,22 +147,38 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(str(path), count, fps, width, height, codec, counted)
 
 
+def _keep(cap: cv2.VideoCapture, size) -> np.ndarray | None:
+    """Convert the frame just grabbed to RGB (resized); None if it cannot be retrieved."""
+    ok, bgr = cap.retrieve()
+    if not ok or bgr is None:
+        return None
+    if size is not None:
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def _decode_ids(
-    cap: cv2.VideoCapture, wanted: np.ndarray, size: tuple[int, int] | None
+    cap: cv2.VideoCapture, wanted: np.ndarray, size: tuple[int, int] | None, seek: bool = True
 ) -> tuple[dict[int, np.ndarray], int]:
-    """Decode sequentially, converting only wanted frames; return them and frames seen."""
-    wanted_set = set(int(i) for i in wanted)
-    last = max(wanted_set)
+    """Decode the wanted frames, converting only those; return them and frames seen.
+
+    Frames between two wanted ones are skipped with ``grab()``; a gap longer than
+    ``SEEK_GAP`` is jumped with a seek instead (keyframe, then decode forward), which
+    bounds the cost of a few frames from a very long video.
+    """
     kept: dict[int, np.ndarray] = {}
-    index = 0
-    while index <= last and cap.grab():
-        if index in wanted_set:
-            ok, bgr = cap.retrieve()
-            if ok and bgr is not None:
-                if size is not None:
-                    bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-                kept[index] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    index = 0  # the frame the next grab() returns
+    for target in sorted({int(i) for i in wanted}):
+        if seek and target - index > SEEK_GAP and cap.set(cv2.CAP_PROP_POS_FRAMES, target):
+            index = target
+        while index < target and cap.grab():
+            index += 1
+        if index != target or not cap.grab():
+            break  # the file ends (or is corrupt) before this frame
         index += 1
+        image = _keep(cap, size)
+        if image is not None:
+            kept[target] = image
     return kept, index
 
 
@@ -198,13 +215,19 @@ def read_frames(
     return frames
 
 
-def _read_positions(path, sampler, info, size, rng) -> Frames | None:
-    positions = sampler.positions(info, rng)
+def _decode_file(path, wanted, size, seek: bool):
     cap = _open(path)
     try:
-        kept, seen = _decode_ids(cap, positions.frame_ids, size)
+        return _decode_ids(cap, wanted, size, seek)
     finally:
         cap.release()
+
+
+def _read_positions(path, sampler, info, size, rng) -> Frames | None:
+    positions = sampler.positions(info, rng)
+    kept, seen = _decode_file(path, positions.frame_ids, size, seek=True)
+    if not all(int(i) in kept for i in positions.frame_ids):  # seeking can fail: read in order
+        kept, seen = _decode_file(path, positions.frame_ids, size, seek=False)
     if all(int(i) in kept for i in positions.frame_ids):
         return _assemble(kept, positions.frame_ids, positions.timestamps, info)
     if seen == 0 or seen >= info.frame_count:
