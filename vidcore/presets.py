@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vidcore.data.sampling import FpsSampler, UniformSampler
-from vidcore.errors import InputError
+from vidcore.registry import lookup
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,7 @@ def get_preset(name: str) -> Preset:
     Raises:
         InputError: unknown name (lists the valid ones).
     """
-    try:
-        return PRESETS[name]
-    except (KeyError, TypeError):
-        raise InputError(f"unknown preset {name!r}; valid names: {', '.join(PRESETS)}") from None
+    return lookup(PRESETS, name, "preset")
 
 
 def preset_config(name: str, dataset, **overrides):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from vidcore.errors import InputError, WeightsError
 from vidcore.models import efficientnet_lite
+from vidcore.registry import lookup
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 INPUT_SIZE = 224
@@ -306,12 +307,7 @@ def get_spec(name: str) -> BackboneSpec:
     Raises:
         InputError: Unknown name (the message lists the valid ones).
     """
-    try:
-        return BACKBONES[name]
-    except (KeyError, TypeError):
-        raise InputError(
-            f"unknown backbone {name!r}; valid names: {', '.join(BACKBONES)}"
-        ) from None
+    return lookup(BACKBONES, name, "backbone")
 
 
 def _check_weights_arg(weights) -> Path | str | None:

@@ -36,6 +36,7 @@ import numpy as np
 
 from vidcore import runs
 from vidcore.errors import InputError, RunError
+from vidcore.registry import lookup
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +157,7 @@ def get_head(name: str) -> HeadSpec:
     Raises:
         InputError: unknown name (the message lists the valid ones).
     """
-    try:
-        return HEADS[name]
-    except (KeyError, TypeError):
-        raise InputError(f"unknown head {name!r}; valid names: {', '.join(HEADS)}") from None
+    return lookup(HEADS, name, "head")
 
 
 def create_head(name: str, input_dim: int, num_classes: int, **params):
