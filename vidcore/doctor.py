@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from vidcore import runs
-from vidcore.features import ENTRY_KEYS, STALE_TEMP_SECONDS, default_store_dir, entry_files
+from vidcore.features import (
+    ENTRY_KEYS,
+    STALE_TEMP_SECONDS,
+    TEMP_PREFIX,
+    default_store_dir,
+    entry_files,
+)
 
 
 @dataclass
@@ -68,7 +74,7 @@ def check_store(store_dir: Path, report: DoctorReport) -> None:
             report.entries += 1
             if problem := entry_problem(entry):
                 report.damaged_entries.append({"path": str(entry), "problem": problem})
-        for tmp in folder.glob("**/.tmp-*"):
+        for tmp in folder.glob(f"**/{TEMP_PREFIX}*"):
             if now - tmp.stat().st_mtime > STALE_TEMP_SECONDS:
                 report.stale_temp_files.append(str(tmp))
 

@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 import zipfile
 from collections import deque
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vidcore.atomic import write_with
 from vidcore.data.sampling import Sampler, UniformSampler, describe, sampler_from_config
 from vidcore.data.video import Frames, read_frames
 from vidcore.errors import InputError, VidcoreError
@@ -39,6 +39,7 @@ from vidcore.errors import InputError, VidcoreError
 log = logging.getLogger(__name__)
 
 ENTRY_KEYS = ("features", "timestamps", "frame_ids")
+TEMP_PREFIX = ".tmp-"  # doctor and remove_stale_temps look for it
 STALE_TEMP_SECONDS = 3600  # temp files older than this were left by a killed process
 Progress = Callable[[dict], None]
 
@@ -132,19 +133,6 @@ def video_key(path: str | os.PathLike) -> str:
     return hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
 
 
-def atomic_write_bytes(path: Path, write: Callable) -> None:
-    """Write a file through ``write(fileobj)`` into a temp file, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class FeatureStore:
     """The on-disk features of one ``FeatureSpec``."""
 
@@ -157,7 +145,7 @@ class FeatureStore:
             spec_file = self.folder / "spec.json"
             if not spec_file.exists():
                 text = json.dumps(spec.to_dict(), indent=2).encode()
-                atomic_write_bytes(spec_file, lambda f: f.write(text))
+                write_with(spec_file, lambda f: f.write(text), TEMP_PREFIX)
         except OSError as err:
             raise InputError(f"cannot write the feature store at {self.folder}: "
                              f"{err.strerror}; choose another folder with --store") from err
@@ -184,7 +172,7 @@ class FeatureStore:
         arrays = {"features": feats.features.astype(np.float16),
                   "timestamps": feats.timestamps, "frame_ids": feats.frame_ids}
         try:
-            atomic_write_bytes(self._entry(key), lambda f: np.savez(f, **arrays))
+            write_with(self._entry(key), lambda f: np.savez(f, **arrays), TEMP_PREFIX)
         except OSError as err:  # disk full, read-only, quota: stop with what to do
             raise InputError(
                 f"cannot write to the feature store {self.folder}: {err.strerror or err}; "
@@ -202,12 +190,13 @@ class FeatureStore:
     def put_failure(self, path, reason: str) -> None:
         """Remember that a video could not be read (so re-runs skip it quickly)."""
         text = json.dumps({"path": str(path), "reason": reason}).encode()
-        atomic_write_bytes(self._entry(video_key(path), ".failed.json"), lambda f: f.write(text))
+        write_with(self._entry(video_key(path), ".failed.json"), lambda f: f.write(text),
+                   TEMP_PREFIX)
 
     def remove_stale_temps(self) -> int:
         """Delete temp files left by killed processes; return how many."""
         now, removed = time.time(), 0
-        for tmp in self.folder.glob("**/.tmp-*"):
+        for tmp in self.folder.glob(f"**/{TEMP_PREFIX}*"):
             try:
                 if now - tmp.stat().st_mtime > STALE_TEMP_SECONDS:
                     tmp.unlink()

@@ -23,11 +23,11 @@ import json
 import logging
 import os
 import socket
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
+from vidcore.atomic import write_with
 from vidcore.errors import RunError
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ STOP = "STOP"
 ACTIVE = "ACTIVE"
 RUNS_ENV = "VIDCORE_RUNS"
 STATES = ("running", "finished", "stopped", "failed")
-FILE_MODE = 0o644  # mkstemp makes 0600 files; run files are meant to be shared
 REPO = Path(__file__).resolve().parent.parent
 DEMO_MODEL_DIR = REPO / "weights" / "demo_model"
 
@@ -94,31 +93,8 @@ def write_json(path: str | os.PathLike, data) -> None:
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_path(path: str | os.PathLike) -> Path:
-    """A temp path beside ``path`` with the same suffix, for writers that need a name.
-
-    Keras insists on a ``.keras`` suffix, so the temp name keeps it; rename the
-    temp file onto ``path`` with ``os.replace`` once it is complete.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    os.chmod(tmp, FILE_MODE)
-    return Path(tmp)
+    """Write a UTF-8 text file atomically."""
+    write_with(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _plain(value):

@@ -15,20 +15,19 @@ does), batch-norm epsilon 1e-3, and inputs scaled to ``(x - 127.5) / 127.5``.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import importlib.resources
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from vidcore.atomic import replace_via_temp
 from vidcore.errors import WeightsError
 from vidcore.models.torch_legacy import load_legacy_state_dict
 
@@ -318,24 +317,6 @@ def _cache_is_valid(path: Path, source: Path) -> bool:
     return path.is_file() and record.get("sha256") == sha256_file(path)
 
 
-def _atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
-    """Let ``write`` fill a temp file next to ``dest``, then rename it into place.
-
-    The temp name keeps ``dest``'s suffixes, since Keras picks the weights format
-    from the file name.
-    """
-    suffix = ".tmp" + "".join(dest.suffixes[-2:])
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def convert_checkpoint(dest: Path, source: Path | None = None) -> Path:
     """Convert the Lite0 PyTorch checkpoint into a Keras weights file.
 
@@ -360,9 +341,9 @@ def convert_checkpoint(dest: Path, source: Path | None = None) -> Path:
     logger.info("consumed all %d checkpoint tensors", count)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(dest, lambda tmp: model.save_weights(str(tmp)))
+        replace_via_temp(dest, lambda tmp: model.save_weights(str(tmp)))
         record = {**_expected_record(source), "sha256": sha256_file(dest), "file": dest.name}
-        _atomic_write(_sidecar(dest), lambda tmp: tmp.write_text(json.dumps(record, indent=2)))
+        replace_via_temp(_sidecar(dest), lambda tmp: tmp.write_text(json.dumps(record, indent=2)))
     except OSError as exc:
         raise WeightsError(
             f"cannot write converted weights to {dest.parent}: {exc.strerror}; "

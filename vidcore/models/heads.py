@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from vidcore import runs
+from vidcore.atomic import write_with
 from vidcore.errors import InputError, RunError
 from vidcore.registry import lookup
 
@@ -229,10 +230,8 @@ class Scaling:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``scaling.npz`` atomically (plain arrays, no pickle)."""
-        tmp = runs.atomic_path(path)
-        with open(tmp, "wb") as f:
-            np.savez(f, kind=np.array(self.kind), shift=self.shift, scale=self.scale)
-        os.replace(tmp, path)
+        write_with(path, lambda f: np.savez(f, kind=np.array(self.kind), shift=self.shift,
+                                            scale=self.scale))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Scaling:
@@ -311,11 +310,8 @@ class LinearHead:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the arrays to ``model.npz`` atomically."""
-        tmp = runs.atomic_path(path)
-        with open(tmp, "wb") as f:
-            np.savez(f, coef=self.coef, intercept=self.intercept, mean=self.mean,
-                     scale=self.scale)
-        os.replace(tmp, path)
+        write_with(path, lambda f: np.savez(f, coef=self.coef, intercept=self.intercept,
+                                            mean=self.mean, scale=self.scale))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LinearHead:

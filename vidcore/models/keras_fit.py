@@ -9,12 +9,11 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import keras
 import numpy as np
 
-from vidcore import runs
+from vidcore.atomic import replace_via_temp
 from vidcore.models.heads import Scaling, pad_sequences
 
 FRAME_LOSS_WEIGHT = 0.5  # the temporal head's per-frame output is an auxiliary task
@@ -105,12 +104,8 @@ def save_model(model, path: str | os.PathLike) -> None:
     optimizer, so the file holds only what prediction needs (for the reference
     VGG16 head that is a third of the size).
     """
-    tmp = runs.atomic_path(path)
-    try:
-        keras.Model(model.input, model.output, name=model.name).save(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    inference = keras.Model(model.input, model.output, name=model.name)
+    replace_via_temp(path, lambda tmp: inference.save(tmp))
 
 
 def pick(logs: dict | None, kind: str, prefix: str = "") -> dict:
