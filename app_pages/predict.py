@@ -38,6 +38,9 @@ else:
     result = ui.predict_file(run_dir, str(index.path_of(index.find(clip))))
 
 prediction = result["prediction"]
+note = prediction.get("sampling_note")
+if note:  # the fps sampler's max_frames cap left frames out: say the answer saw fewer
+    st.info(f"{note[0].upper()}{note[1:]}.", icon=":material/info:")
 with st.container(key="answers"):
     answers = tables.prediction_answers(prediction)
     for col, answer in zip(st.columns(len(answers)), answers, strict=True):

@@ -47,6 +47,49 @@ def patch_avi_rate(path, scale: int, rate: int) -> Path:
     return Path(path)
 
 
+STRIPES = 8  # bits of the frame number drawn by ``write_vfr_video``
+
+
+def stripes_frame(i: int, size=(64, 48)) -> np.ndarray:
+    """An RGB frame showing ``i`` in binary as black/white vertical stripes."""
+    width, height = size
+    bits = [(i >> b) & 1 for b in range(STRIPES)]
+    row = np.repeat(np.array(bits, np.uint8) * 255, width // STRIPES)
+    return np.repeat(np.tile(row, (height, 1))[:, :, None], 3, axis=2)
+
+
+def stripes_index(image: np.ndarray) -> int:
+    """The frame number drawn by ``stripes_frame``, read from each stripe's centre."""
+    width = image.shape[1] // STRIPES
+    centres = [image[:, b * width + width // 4: (b + 1) * width - width // 4].mean()
+               for b in range(STRIPES)]
+    return sum(1 << b for b, value in enumerate(centres) if value > 127)
+
+
+def write_vfr_video(path, times, size=(64, 48)) -> Path:
+    """Encode MPEG-4 video whose frame i is shown at ``times[i]`` seconds (any spacing).
+
+    OpenCV can only write constant-frame-rate clips; PyAV (test-only dependency) sets
+    each frame's presentation timestamp, in milliseconds. Frame i shows
+    ``stripes_frame(i)``, which survives lossy coding. ``.mp4`` and ``.mkv`` work.
+    """
+    av = pytest.importorskip("av")
+    from fractions import Fraction
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=30)  # the nominal rate; the pts decide
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(stripes_frame(i, size), format="rgb24")
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
 @pytest.fixture
 def make_video(tmp_path):
     """Factory: ``make_video(name, frames, fps=25.0, ...)`` writes under tmp_path."""

@@ -2,7 +2,8 @@
 
 A CSV dataset of placeholder video files (never decoded) whose fake features are a
 pure function of the file name, installed in place of ``vidcore.features``'
-``load_features`` / ``video_features`` / ``backbone_runner``:
+``load_features`` / ``video_features`` / ``backbone_runner`` (and of the probe that
+``vidcore.predict`` runs before loading a model):
 
 * static classes (``Clap``, ``Wave``): every frame near the class's own point;
 * a time-reversed pair (``Up``, ``Down``): frames move along one direction, forward
@@ -18,6 +19,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from vidcore.data.video import VideoInfo
 from vidcore.features import ExtractSummary, VideoFeatures
 
 CLASSES = ("Clap", "Down", "Up", "Wave")
@@ -82,13 +84,20 @@ def fake_load_features(paths, spec, store_dir=None, progress=None, should_stop=N
 def fake_video_features(path, spec, model=None):
     """Stands in for ``vidcore.features.video_features``."""
     feats = features_of(path)
-    return SimpleNamespace(info=SimpleNamespace(duration=2.0)), feats
+    return SimpleNamespace(info=SimpleNamespace(duration=2.0), uncapped=None), feats
+
+
+def fake_probe(path) -> VideoInfo:
+    """Stands in for ``vidcore.data.video.probe`` where predict checks a placeholder."""
+    return VideoInfo(str(path), FRAMES * 6, 24.0, 64, 48, "fake")
 
 
 def install(monkeypatch) -> None:
-    """Route ``vidcore.features`` to the fakes."""
+    """Route ``vidcore.features`` (and predict's probe) to the fakes."""
     import vidcore.features as features
+    import vidcore.predict as predict
 
     monkeypatch.setattr(features, "load_features", fake_load_features)
     monkeypatch.setattr(features, "video_features", fake_video_features)
     monkeypatch.setattr(features, "backbone_runner", lambda spec, model=None: None)
+    monkeypatch.setattr(predict, "probe", fake_probe)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -195,6 +196,22 @@ def test_predict_a_test_clip_shows_the_voted_class(app, world):
     assert answers["Temporal head"] in world.classes
     assert sum(len(i.captions) for i in app.image) == app_world.FRAMES  # one per frame
     assert app.get("download_button")
+    assert "sampled" not in texts(app.info)  # uniform sampling: no frame cap to mention
+
+
+def test_predict_says_when_the_frame_cap_applies(app, world, runs_dir):
+    capped = runs_dir / "capped"
+    app_world.shutil.copytree(world.run, capped)
+    config = json.loads((capped / runs.CONFIG).read_text())
+    config["sampler"] = {"name": "fps", "rate": 5.0, "max_frames": 3}
+    (capped / runs.CONFIG).write_text(json.dumps(config))
+    runs.set_active_model(capped, root=runs_dir)
+    open_page(app, "predict")
+    app.radio(key="predict-source").set_value("A test clip of the dataset").run()
+    assert not app.exception and not app.error, texts(app.error)
+    # The test clips last 2 s: 10 frames at 5 per second, of which the cap keeps 3.
+    assert "Sampled 3 of the 10 frames that 5 per second would give" in texts(app.info)
+    assert sum(len(i.captions) for i in app.image) == 3
 
 
 def test_predict_an_upload(app, world, tmp_path):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
+from conftest import write_video
 
 from vidcore import runs
 from vidcore.cli import main
@@ -12,6 +15,7 @@ from vidcore.errors import RunError
 from vidcore.predict import load_model, predict
 
 UP_VIDEO = "Up/v_Up_g09_c01.avi"
+DEMO_MODEL = Path(__file__).resolve().parents[1] / "weights" / "demo_model"
 
 
 def test_temporal_prediction_contract(synthetic_runs, fake_features):
@@ -104,3 +108,35 @@ def test_end_to_end_on_the_tiny_demo_dataset(tmp_path, monkeypatch, capsys):
     broken.write_bytes(b"not a video")
     assert main(["predict", str(broken)]) == 2
     assert "cannot read video" in capsys.readouterr().err
+
+
+def _demo_model_sampling(tmp_path, sampler: dict) -> Path:
+    """A copy of the shipped demo model that samples clips with ``sampler``."""
+    if not (DEMO_MODEL / runs.KERAS_MODEL).is_file():
+        pytest.skip("shipped demo model not present")
+    run = Path(shutil.copytree(DEMO_MODEL, tmp_path / "run"))
+    config = json.loads((run / runs.CONFIG).read_text())
+    (run / runs.CONFIG).write_text(json.dumps({**config, "sampler": sampler}))
+    return run
+
+
+@pytest.mark.slow
+def test_library_and_cli_say_when_the_frame_cap_applies(tmp_path, capsys):
+    run = _demo_model_sampling(tmp_path, {"name": "fps", "rate": 1.0, "max_frames": 4})
+    model = load_model(run)
+    long = write_video(tmp_path / "long.avi", 600, fps=25.0)  # 24 s: 24 frames at 1 per second
+    result = predict(model, long)
+    assert len(result.frames) == 4 and result.uncapped_frames == 24
+    assert "sampled 4 of the 24 frames that 1 per second would give" in result.sampling_note
+    assert "max_frames=4" in result.sampling_note
+    assert json.loads(json.dumps(result.to_dict()))["uncapped_frames"] == 24
+    short = write_video(tmp_path / "short.avi", 75, fps=25.0)  # 3 s: 3 frames, under the cap
+    uncapped = predict(model, short)
+    assert len(uncapped.frames) == 3
+    assert uncapped.uncapped_frames is None and uncapped.sampling_note is None
+
+    assert main(["predict", str(long), "--model", str(run)]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: {result.sampling_note}"]
+    assert main(["predict", str(short), "--model", str(run)]) == 0
+    assert "note:" not in capsys.readouterr().out

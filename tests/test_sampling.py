@@ -9,6 +9,7 @@ from vidcore.data.sampling import (
     FpsSampler,
     SegmentsSampler,
     UniformSampler,
+    cap_note,
     create_sampler,
     describe,
     sampler_from_config,
@@ -43,6 +44,29 @@ def test_fps_sampler_cap_spreads_frames():
     pos = FpsSampler(1.0, max_frames=5).positions(info(25 * 600))
     assert len(pos) == 5
     assert pos.frame_ids[0] == 0 and pos.frame_ids[-1] == 599 * 25
+
+
+def test_fps_sampler_records_when_its_cap_applies():
+    capped = FpsSampler(rate=5.0, max_frames=10)
+    pos = capped.positions(info(600))  # 24 s at 5 per second: 120 frames
+    assert len(pos) == 10 and pos.uncapped == 120
+    assert FpsSampler(rate=5.0).positions(info(600)).uncapped is None
+    assert FpsSampler(rate=5.0, max_frames=120).positions(info(600)).uncapped is None
+    assert UniformSampler(8).positions(info(600)).uncapped is None
+    note = cap_note(capped, len(pos), pos.uncapped)
+    assert "sampled 10 of the 120 frames that 5 per second would give" in note
+    assert "max_frames=10" in note and "\n" not in note
+    assert cap_note(capped, 10, None) is None
+
+
+def test_fps_sampler_from_real_timestamps():
+    times = np.array([0, 0.1, 0.2, 1.0, 1.02, 1.04, 1.9, 2.5, 3.01])
+    pos = FpsSampler(1.0).positions_from_times(times)
+    assert list(pos.frame_ids) == [0, 3, 6, 8]  # nearest to 0, 1, 2 and 3 s
+    np.testing.assert_allclose(pos.timestamps, times[[0, 3, 6, 8]])
+    capped = FpsSampler(1.0, max_frames=2).positions_from_times(times)
+    assert list(capped.frame_ids) == [0, 8] and capped.uncapped == 4
+    assert list(FpsSampler(1.0).positions_from_times(np.array([0.0])).frame_ids) == [0]
 
 
 def test_uniform_always_k_repeating_when_short():

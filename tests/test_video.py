@@ -103,13 +103,16 @@ def test_long_video_seeks_to_far_frames_and_decodes_them_right(tmp_path, fourcc,
     real_open = video._open
     monkeypatch.setattr(video, "_open", lambda p: Counting(real_open(p)))
     ids = np.array([0, 750, 1500, 2249, 2999])
-    sought, _ = video._decode_file(path, ids, None, seek=True)
+    sought = video._decode_file(path, ids, None, seek=True)
     assert len(grabs) < 100  # seeking: not the 3000 grabs of reading every frame
-    in_order, _ = video._decode_file(path, ids, None, seek=False)
+    in_order = video._decode_file(path, ids, None, seek=False)
     assert len(grabs) > 2999
-    for i in ids:  # the same pixels as decoding every frame
-        np.testing.assert_array_equal(sought[i], in_order[i])
+    for i in ids:  # the same pixels, and the same timestamps, as decoding every frame
+        np.testing.assert_array_equal(sought.images[i], in_order.images[i])
+        assert sought.times[i] == pytest.approx(in_order.times[i]) == pytest.approx(i / 25)
+    grabs.clear()
     frames = read_frames(path, UniformSampler(5))
+    assert len(grabs) < 100  # constant frame rate: no pass over every frame's timestamp
     assert list(frames.frame_ids) == list(ids)
     if fourcc == "MJPG":  # intra-only: the written brightness survives exactly
         assert [decoded_index(im) for im in frames.images] == [i % WRAP for i in ids]

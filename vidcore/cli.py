@@ -14,6 +14,7 @@ import os
 import sys
 
 from vidcore.errors import VidcoreError
+from vidcore.quiet_tf import quiet_tensorflow_startup
 
 COMMANDS = ("demo-data", "info", "extract", "train", "evaluate", "predict", "stop", "runs",
             "doctor")
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
     # TensorFlow's C++ start-up chatter would bury the one-line error a user needs to read.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow_startup()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from vidcore import features, runs
+from vidcore.data.sampling import cap_note
+from vidcore.data.video import probe
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
 from vidcore.models.heads import ModelOutput, TrainedModel, load_trained
@@ -50,14 +52,32 @@ def predict(model: TrainedModel | str | os.PathLike | None, video: str | os.Path
         InputError: the video is missing or cannot be decoded (``VideoReadError``).
         RunError: no usable model.
     """
+    path = check_video(video)
     if not isinstance(model, TrainedModel):
         model = load_model(model)
+    frames, feats = features.video_features(path, model.feature_spec, model=model.backbone())
+    output = model.predict_features(feats)
+    prediction = make_prediction(model, output, str(path), top_k, frames.info.duration)
+    prediction.uncapped_frames = frames.uncapped
+    prediction.sampling_note = cap_note(model.feature_spec.sampler, len(output.frame_ids),
+                                        frames.uncapped)
+    return prediction
+
+
+def check_video(video: str | os.PathLike) -> Path:
+    """The video's path once the cheap checks pass: it exists and OpenCV can probe it.
+
+    Run before a model is loaded, so a wrong path or a file that is not a video is
+    reported in a moment, before TensorFlow starts (seconds, and its start-up lines).
+
+    Raises:
+        InputError: the file is missing, or ``VideoReadError``: it is not a readable video.
+    """
     path = Path(video).expanduser()
     if not path.is_file():
         raise InputError(f"video {path} does not exist; give the path of a video file")
-    frames, feats = features.video_features(path, model.feature_spec, model=model.backbone())
-    output = model.predict_features(feats)
-    return make_prediction(model, output, str(path), top_k, frames.info.duration)
+    probe(path)
+    return path
 
 
 def make_prediction(model: TrainedModel, output: ModelOutput, video: str, top_k: int = 5,

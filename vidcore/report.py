@@ -168,6 +168,9 @@ class Prediction:
         primary_confidence: its score (vote share for ``mode``, else a probability).
         aggregators: name -> ``{"label", "confidence", "top": [[class, score], ...]}``.
         duration: the video's length in seconds.
+        uncapped_frames: frames the sampler would have taken without its
+            ``max_frames`` cap, when the cap cut them (None when no cap applied).
+        sampling_note: that fact as one sentence for people (None when no cap applied).
     """
 
     video: str
@@ -187,6 +190,8 @@ class Prediction:
     primary_confidence: float
     aggregators: dict[str, dict]
     duration: float | None = None
+    uncapped_frames: int | None = None
+    sampling_note: str | None = None
 
     def to_dict(self) -> dict:
         """Plain dict for JSON."""

@@ -30,6 +30,8 @@ def run(args) -> int:
           f"mean probability: {result['mean_label']} ({result['mean_confidence']:.3f})"
           + (f"; temporal: {result['temporal_label']} ({result['temporal_confidence']:.3f})"
              if result["temporal_label"] else ""))
+    if result["sampling_note"]:
+        print(f"note: {result['sampling_note']}")
     for frame in result["frames"]:
         top = ", ".join(f"{c} {p:.2f}" for c, p in frame["top"])
         print(f"  {frame['time']:7.2f}s  {top}")

@@ -14,17 +14,27 @@ from vidcore.errors import InputError
 
 @dataclass(frozen=True)
 class Positions:
-    """Frame ids (int64) and their timestamps in seconds (float64), in sampling order."""
+    """Frame ids (int64) and their timestamps in seconds (float64), in sampling order.
+
+    ``uncapped`` is how many frames the sampler would have taken without its
+    ``max_frames`` cap, when the cap cut them; None when no cap applied.
+    """
 
     frame_ids: np.ndarray
     timestamps: np.ndarray
+    uncapped: int | None = None
 
     def __len__(self) -> int:
         return len(self.frame_ids)
 
 
 class Sampler(Protocol):
-    """The interface every sampler implements."""
+    """The interface every sampler implements.
+
+    A sampler that picks frames by time may also implement
+    ``positions_from_times(times) -> Positions``; decoding uses it when a clip's frame
+    times are irregular (variable frame rate), see ``FpsSampler``.
+    """
 
     name: str
 
@@ -42,12 +52,24 @@ def _from_ids(ids, info: VideoInfo) -> Positions:
     return Positions(ids, ids / info.fps)
 
 
-def _even_subset(ids: np.ndarray, limit: int) -> np.ndarray:
-    """At most ``limit`` items of ``ids`` spread evenly, first and last included."""
-    if limit is None or len(ids) <= limit:
-        return ids
-    picks = np.round(np.linspace(0, len(ids) - 1, limit)).astype(np.int64)
-    return ids[picks]
+def _capped(positions: Positions, limit: int | None) -> Positions:
+    """At most ``limit`` positions spread evenly, first and last included.
+
+    Records how many there were when the cap cut them, so callers can say so.
+    """
+    n = len(positions)
+    if limit is None or n <= limit:
+        return positions
+    picks = np.round(np.linspace(0, n - 1, limit)).astype(np.int64)
+    return Positions(positions.frame_ids[picks], positions.timestamps[picks], uncapped=n)
+
+
+def _nearest(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Index of the value of ``times`` (increasing) nearest to each target."""
+    right = np.clip(np.searchsorted(times, targets), 0, len(times) - 1)
+    left = np.maximum(right - 1, 0)
+    take_left = np.abs(times[left] - targets) <= np.abs(times[right] - targets)
+    return np.where(take_left, left, right).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,8 @@ class FpsSampler:
     Timed by timestamps, not by ``id % floor(fps)``, so a 29.97 fps clip is sampled
     evenly; a clip shorter than one interval still yields its first frame.
     ``max_frames`` caps very long videos by spreading that many frames evenly.
+    On a variable-frame-rate clip, decoding calls ``positions_from_times`` with the
+    frames' real timestamps instead (see ``vidcore.data.video.read_frames``).
     """
 
     rate: float = 1.0
@@ -74,7 +98,23 @@ class FpsSampler:
         times = np.arange(steps) / self.rate
         ids = np.unique(np.round(times * info.fps).astype(np.int64))
         ids = ids[ids < max(info.frame_count, 1)]
-        return _from_ids(_even_subset(ids, self.max_frames), info)
+        return _capped(_from_ids(ids, info), self.max_frames)
+
+    def positions_from_times(self, times: np.ndarray) -> Positions:
+        """Frames nearest to t = 0, 1/rate, 2/rate, ... given every frame's real timestamp.
+
+        ``positions`` assumes frame i sits at i / fps, which is false when the frame
+        rate varies (phones record such clips); this picks by the timestamps.
+
+        Args:
+            times: seconds of every frame of the clip, increasing, the first at 0.
+        """
+        times = np.asarray(times, np.float64)
+        interval = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+        # A target belongs to the clip while its nearest frame is inside the clip.
+        steps = int(math.floor((times[-1] + interval / 2) * self.rate + 1e-9)) + 1
+        ids = np.unique(_nearest(times, np.arange(steps) / self.rate))
+        return _capped(Positions(ids, times[ids]), self.max_frames)
 
     def config(self) -> dict:
         """See ``Sampler.config``."""
@@ -168,6 +208,22 @@ def sampler_from_config(config: dict) -> Sampler:
     """Rebuild a sampler from ``Sampler.config()`` output."""
     config = dict(config)
     return create_sampler(config.pop("name", "fps"), **config)
+
+
+def cap_note(sampler: Sampler, taken: int, uncapped: int | None) -> str | None:
+    """One sentence saying that the ``max_frames`` cap applied, or None when it did not.
+
+    Args:
+        sampler: the sampler that picked the frames.
+        taken: frames it took.
+        uncapped: frames it would have taken without the cap (``Positions.uncapped``).
+    """
+    if not uncapped:
+        return None
+    cfg = sampler.config()
+    return (f"sampled {taken} of the {uncapped} frames that {cfg.get('rate', 1):g} per second "
+            f"would give: this sampler takes at most max_frames={cfg.get('max_frames')}, "
+            "spread evenly over the clip")
 
 
 def describe(sampler: Sampler) -> str:

@@ -63,15 +63,20 @@ class Frames:
 
     Attributes:
         images: uint8 RGB array (T, H, W, 3).
-        timestamps: seconds from the start, float64 (T,).
+        timestamps: seconds from the start, float64 (T,); the frames' own timestamps
+            when the clip's frame rate varies.
         frame_ids: 0-based frame numbers, int64 (T,).
-        info: the probed video.
+        info: the probed video (frame count and mean rate from decoding when the
+            frame rate varies).
+        uncapped: frames the sampler would have taken without its ``max_frames``
+            cap, when the cap cut them; None when no cap applied.
     """
 
     images: np.ndarray
     timestamps: np.ndarray
     frame_ids: np.ndarray
     info: VideoInfo
+    uncapped: int | None = None
 
     def __len__(self) -> int:
         return len(self.frame_ids)
@@ -83,6 +88,8 @@ def _open(path: str | os.PathLike) -> cv2.VideoCapture:
         raise VideoReadError(path, "no such file")
     if os.path.getsize(path) == 0:
         raise VideoReadError(path, "the file is empty (0 bytes)")
+    if not os.access(path, os.R_OK):  # else OpenCV would call it "not a video"
+        raise VideoReadError(path, "permission denied: this user may not read the file")
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         cap.release()
@@ -147,26 +154,55 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(str(path), count, fps, width, height, codec, counted)
 
 
+def resize_frame(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` resized to ``size`` (width, height) for a backbone.
+
+    Area averaging where a side shrinks more than 2x (bilinear would skip pixels and
+    alias); bilinear otherwise, where it reads every pixel anyway: at 320x240 -> 224
+    area averaging cost 0.6 ms a frame here, bilinear a tenth of that
+    (docs/benchmarks.md).
+    """
+    h, w = image.shape[:2]
+    if (w, h) == tuple(size):
+        return image
+    shrink = max(w / size[0], h / size[1])
+    method = cv2.INTER_AREA if shrink > 2 else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=method)
+
+
 def _keep(cap: cv2.VideoCapture, size) -> np.ndarray | None:
     """Convert the frame just grabbed to RGB (resized); None if it cannot be retrieved."""
     ok, bgr = cap.retrieve()
     if not ok or bgr is None:
         return None
     if size is not None:
-        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        bgr = resize_frame(bgr, size)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+@dataclass
+class _Decoded:
+    """What one decoding pass kept: RGB frames and their container timestamps by id."""
+
+    images: dict[int, np.ndarray]
+    times: dict[int, float]
+    seen: int = 0  # frames grabbed before the pass ended
+
+    def has(self, ids) -> bool:
+        """Whether every id in ``ids`` was decoded."""
+        return all(int(i) in self.images for i in ids)
 
 
 def _decode_ids(
     cap: cv2.VideoCapture, wanted: np.ndarray, size: tuple[int, int] | None, seek: bool = True
-) -> tuple[dict[int, np.ndarray], int]:
-    """Decode the wanted frames, converting only those; return them and frames seen.
+) -> _Decoded:
+    """Decode the wanted frames, converting only those; note each one's timestamp.
 
     Frames between two wanted ones are skipped with ``grab()``; a gap longer than
     ``SEEK_GAP`` is jumped with a seek instead (keyframe, then decode forward), which
     bounds the cost of a few frames from a very long video.
     """
-    kept: dict[int, np.ndarray] = {}
+    out = _Decoded({}, {})
     index = 0  # the frame the next grab() returns
     for target in sorted({int(i) for i in wanted}):
         if seek and target - index > SEEK_GAP and cap.set(cv2.CAP_PROP_POS_FRAMES, target):
@@ -178,8 +214,10 @@ def _decode_ids(
         index += 1
         image = _keep(cap, size)
         if image is not None:
-            kept[target] = image
-    return kept, index
+            out.images[target] = image
+            out.times[target] = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+    out.seen = index
+    return out
 
 
 def read_frames(
@@ -215,7 +253,7 @@ def read_frames(
     return frames
 
 
-def _decode_file(path, wanted, size, seek: bool):
+def _decode_file(path, wanted, size, seek: bool) -> _Decoded:
     cap = _open(path)
     try:
         return _decode_ids(cap, wanted, size, seek)
@@ -225,20 +263,86 @@ def _decode_file(path, wanted, size, seek: bool):
 
 def _read_positions(path, sampler, info, size, rng) -> Frames | None:
     positions = sampler.positions(info, rng)
-    kept, seen = _decode_file(path, positions.frame_ids, size, seek=True)
-    if not all(int(i) in kept for i in positions.frame_ids):  # seeking can fail: read in order
-        kept, seen = _decode_file(path, positions.frame_ids, size, seek=False)
-    if all(int(i) in kept for i in positions.frame_ids):
-        return _assemble(kept, positions.frame_ids, positions.timestamps, info)
+    decoded = _decode_file(path, positions.frame_ids, size, seek=True)
+    if not decoded.has(positions.frame_ids):  # seeking can fail: read in order
+        decoded = _decode_file(path, positions.frame_ids, size, seek=False)
+    if _times_disagree(decoded.times, info):  # variable frame rate: i / fps is not frame i's time
+        frames = _read_by_time(path, sampler, info, size, rng)
+        if frames is not None:
+            return frames
+    if decoded.has(positions.frame_ids):
+        return _assemble(decoded.images, positions, info)
+    seen = decoded.seen
     if seen == 0 or seen >= info.frame_count:
         return None
     log.warning("%s: only %d of %d frames decode; sampling those", path, seen, info.frame_count)
     return _read_positions(path, sampler, replace(info, frame_count=seen, counted=True), size, rng)
 
 
-def _assemble(kept: dict, frame_ids: np.ndarray, timestamps: np.ndarray, info) -> Frames:
-    images = np.stack([kept[int(i)] for i in frame_ids])
-    return Frames(images, np.asarray(timestamps, np.float64), np.asarray(frame_ids, np.int64), info)
+def _usable_times(times: np.ndarray) -> bool:
+    """Whether container timestamps can be trusted: increasing, at a plausible mean rate."""
+    if len(times) < 2 or not np.all(np.diff(times) > 0):
+        return False  # missing (all 0) or broken timestamps: trust the frame rate instead
+    return _plausible_fps((len(times) - 1) / (times[-1] - times[0]))
+
+
+def _times_disagree(times: dict[int, float], info: VideoInfo) -> bool:
+    """Whether the decoded frames' timestamps differ from ``id / fps`` by half a frame.
+
+    They agree on a constant-frame-rate clip; they differ on a variable-frame-rate
+    one (and when a seek landed on the wrong frame).
+    """
+    ids = np.array(sorted(times), np.int64)
+    measured = np.array([times[i] for i in ids], np.float64)
+    if not _usable_times(measured):
+        return False
+    nominal = ids / info.fps
+    drift = (measured - measured[0]) - (nominal - nominal[0])  # a start offset is no drift
+    return bool(np.max(np.abs(drift)) > 0.5 / info.fps + 1e-3)
+
+
+def _frame_times(path) -> np.ndarray | None:
+    """Every frame's timestamp in seconds (the first at 0), or None if they are unusable."""
+    cap = _open(path)
+    try:
+        stamps = []
+        while cap.grab():
+            stamps.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+    finally:
+        cap.release()
+    times = np.array(stamps, np.float64)
+    return times - times[0] if _usable_times(times) else None
+
+
+def _read_by_time(path, sampler, info, size, rng) -> Frames | None:
+    """Sample a variable-frame-rate clip by its frames' own timestamps.
+
+    One pass reads every timestamp, a second decodes the picked frames in order
+    (frame seeks assume a constant rate). None when the timestamps are unusable.
+    """
+    times = _frame_times(path)
+    if times is None:
+        return None
+    log.info("%s: the frame rate varies; sampling by the frames' timestamps", path)
+    interval = float(np.median(np.diff(times)))
+    info = replace(info, frame_count=len(times), fps=len(times) / (times[-1] + interval),
+                   counted=True)
+    by_time = getattr(sampler, "positions_from_times", None)
+    if by_time is not None:
+        positions = by_time(times)
+    else:  # index-based samplers keep their frames; only the times are corrected
+        positions = sampler.positions(info, rng)
+        positions = replace(positions, timestamps=times[positions.frame_ids])
+    decoded = _decode_file(path, positions.frame_ids, size, seek=False)
+    if not decoded.has(positions.frame_ids):
+        return None
+    return _assemble(decoded.images, positions, info)
+
+
+def _assemble(kept: dict, positions, info: VideoInfo) -> Frames:
+    images = np.stack([kept[int(i)] for i in positions.frame_ids])
+    return Frames(images, np.asarray(positions.timestamps, np.float64),
+                  np.asarray(positions.frame_ids, np.int64), info, positions.uncapped)
 
 
 def is_video_file(path: str | os.PathLike) -> bool:
