@@ -245,6 +245,7 @@ def ceiling_runs(paths, spec: FeatureSpec, model, rounds: int) -> dict:
     images = np.concatenate([f.images for f in frames])[:BACKBONE_FRAMES]
     return {**best, "frames": sum(len(f) for f in frames),
             "guard": equivalence(stored["reused"], stored["keras"], model),
+            "resize_guard": resize_guard(paths, spec, runner, model),
             "backbones": backbone_ratio(images, spec, rounds, model)}
 
 
@@ -266,18 +267,23 @@ def backbone_ratio(frames: np.ndarray, spec: FeatureSpec, rounds: int, demo_mode
     """The two backbones alone on the same frames in one process, alternating rounds.
 
     VGG16 is called as the reference calls it (``predict`` on [0, 1] floats), Lite0 as
-    vidcore does (its traced runner on uint8, batch norms folded into the convs), then
-    two other Lite0 paths behind an equivalence guard: the plain Keras model
-    (``fold=False``, what vidcore ran before folding) and TFLite float32 with XNNPACK
-    at batch 1 (``benchmarks/tflite.py``, not shipped). Each is warmed up first.
+    vidcore does (its traced runner on uint8: batch norms folded into the convs, in the
+    precision ``spec`` resolves to here), then other Lite0 paths: float32 folded, the
+    plain float32 Keras model (``fold=False``, what vidcore ran first) and TFLite
+    float32 with XNNPACK at batch 1 (``benchmarks/tflite.py``, not shipped). Each is
+    warmed up first. Every fast path is guarded against the plain float32 model.
     ``frames`` are whole clips, 8 frames each, in order.
     """
+    from dataclasses import replace
+
     from benchmarks.tflite import TfliteRunner, convert
 
     weights, _ = reference.vgg16_weights()
     vgg, runner = reference.build_vgg16(weights), features.backbone_runner(spec)
-    plain = features.backbone_runner(spec, fold=False)
-    levers = {"plain": plain, "tflite": TfliteRunner(convert(plain.model, float16=False), 1)}
+    exact = replace(spec, precision="float32")
+    plain = features.backbone_runner(exact, fold=False)
+    levers = {"float32": features.backbone_runner(exact), "plain": plain,
+              "tflite": TfliteRunner(convert(plain.model, float16=False), 1)}
     floats = frames.astype(np.float32) / 255
     vgg.predict(floats[:1], verbose=0)
     best = dict.fromkeys(["vgg16", "lite0", *levers], 0.0)
@@ -287,11 +293,30 @@ def backbone_ratio(frames: np.ndarray, spec: FeatureSpec, rounds: int, demo_mode
         best["vgg16"] = max(best["vgg16"], len(frames) / (time.perf_counter() - start))
         for name, run in (("lite0", runner), *levers.items()):
             best[name] = max(best[name], ext.backbone_only([_Images(frames)], run))
-    base = _as_clips(runner(frames))
+    base = _as_clips(plain(frames))
     guards = {name: equivalence(base, _as_clips(run(frames)), demo_model)
-              for name, run in levers.items()}
+              for name, run in (("vidcore", runner), ("float32", levers["float32"]),
+                                ("tflite", levers["tflite"]))}
     return {**best, "frames": len(frames), "vgg16_macs": count_macs(vgg),
-            "lite0_macs": count_macs(runner.model), "guards": guards}
+            "lite0_macs": count_macs(runner.model), "guards": guards,
+            "precision": runner.precision}
+
+
+def resize_guard(paths, spec: FeatureSpec, runner, demo_model) -> dict:
+    """vidcore's resize (``vidcore.data.video.resize_frame``: bilinear unless a side
+    shrinks more than 2x) against area averaging for every frame, through one runner."""
+    import cv2
+
+    from vidcore.data.video import read_frames, resize_frame
+
+    size = (runner.size, runner.size)
+    clips = [read_frames(p, spec.sampler) for p in paths]
+    feats = {}
+    for name, resize in (("area", lambda im: cv2.resize(im, size, interpolation=cv2.INTER_AREA)),
+                         ("vidcore", lambda im: resize_frame(im, size))):
+        feats[name] = [features.VideoFeatures(runner(np.stack([resize(im) for im in c.images])),
+                                              c.timestamps, c.frame_ids) for c in clips]
+    return equivalence(feats["area"], feats["vidcore"], demo_model)
 
 
 def _as_clips(feats: np.ndarray, per_clip: int = 8) -> list:
@@ -489,6 +514,8 @@ def machine() -> dict:
     import keras
     import tensorflow as tf
 
+    from vidcore.models.precision import cpu_has_bfloat16
+
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in lines
                 if line.startswith("model name")), platform.processor() or "unknown")
@@ -496,6 +523,7 @@ def machine() -> dict:
             "memory": f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.1f} GiB",
             "Python": platform.python_version(), "TensorFlow": tf.__version__,
             "Keras": keras.__version__, "OpenCV": cv2.__version__, "NumPy": np.__version__,
+            "bfloat16 instructions (AVX512_BF16 or AMX)": "yes" if cpu_has_bfloat16() else "no",
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -510,8 +538,8 @@ def backbones_table(b: dict) -> list[str]:
     """Multiply-adds and speed of the two backbones alone: why the speedup is what it is."""
     rows = []
     for name, key, call in (("VGG16 (reference)", "vgg16", "predict on [0, 1] floats"),
-                            ("EfficientNet-Lite0 (vidcore: batch norms folded)", "lite0",
-                             "traced runner, uint8")):
+                            (f"EfficientNet-Lite0 (vidcore: batch norms folded, "
+                             f"{b['precision']})", "lite0", "traced runner, uint8")):
         macs = b[f"{key}_macs"] / 1e9
         rows.append([name, call, f"{macs:.2f} G", f"{b[key]:.1f}", f"{macs * b[key]:.0f}"])
     rows.append(["**Lite0 / VGG16**", "", f"{b['vgg16_macs'] / b['lite0_macs']:.0f}x fewer",
@@ -519,8 +547,9 @@ def backbones_table(b: dict) -> list[str]:
                  f"{b['lite0_macs'] * b['lite0'] / (b['vgg16_macs'] * b['vgg16']):.2f}x"])
     macs = b["lite0_macs"] / 1e9
     for key, name, call in (
-            ("plain", "Lite0 without folding (`fold=False`, the plain Keras model)",
+            ("float32", "Lite0 folded, float32 (`VIDCORE_PRECISION=float32`)",
              "traced runner, uint8"),
+            ("plain", "Lite0 plain float32 Keras model (`fold=False`)", "traced runner, uint8"),
             ("tflite", "Lite0 as TFLite float32, XNNPACK (not shipped)", "batch 1, 2 threads")):
         rows.append([name, call, f"{macs:.2f} G", f"{b[key]:.1f}", f"{macs * b[key]:.0f}"])
         rows.append([f"**{key} Lite0 / VGG16**", "", "", f"**{b[key] / b['vgg16']:.1f}x**", ""])
@@ -530,7 +559,8 @@ def backbones_table(b: dict) -> list[str]:
     return [f"Backbones alone, same {b['frames']} frames in one process, best of alternating "
             "rounds (multiply-adds counted from the models' conv and dense layers):", ""
             ] + table(["backbone", "call", "multiply-adds/frame", "frames/s", "GMAC/s"], rows) + [
-        f"Equivalence guards against vidcore's folded Lite0: {guards}.", ""]
+        f"Equivalence guards against the plain float32 Lite0 (features reach about 6): "
+        f"{guards}.", ""]
 
 
 def extraction_section(scaling: dict, backbones: dict) -> list[str]:
@@ -539,7 +569,8 @@ def extraction_section(scaling: dict, backbones: dict) -> list[str]:
     rows = [["reference (tutorial)", f"VGG16, weights {ref['weights'].split(' (')[0]}",
              "every frame with id % floor(fps) == 0", ref["videos"], ref["frames"],
              f"{ref['fps']:.2f}", f"{ref['s_per_video']:.3f}", f"{ref['peak_rss_mb']:.0f}"],
-            ["vidcore default", "EfficientNet-Lite0, ImageNet", "8 uniform", vid["videos"],
+            ["vidcore default", f"EfficientNet-Lite0, ImageNet, {backbones['precision']}",
+             "8 uniform", vid["videos"],
              vid["frames"], f"{vid['fps']:.1f}", f"{vid['s_per_video']:.3f}",
              f"{vid['peak_rss_mb']:.0f}"],
             ["**vidcore / reference**", "", "", "", "", f"**{vid['fps'] / ref['fps']:.1f}x**",
@@ -574,9 +605,12 @@ def ceiling_section(c: dict, videos: int, rounds: int) -> list[str]:
              f"{c['reused']:.1f}", f"{c['reused'] / c['ceiling']:.0%}"],
             ["end-to-end `extract(model=keras_model)` (traces anew in each call)",
              f"{c['keras']:.1f}", f"{c['keras'] / c['ceiling']:.0%}"]]
-    g = c["guard"]
+    g, r = c["guard"], c["resize_guard"]
     guard = (f"Equivalence guard, runner vs Keras model: max abs feature difference "
-             f"{g['max_abs_diff']:.2e}, same demo-model top-1 on every clip: {g['same_top1']}.")
+             f"{g['max_abs_diff']:.2e}, same demo-model top-1 on every clip: {g['same_top1']}. "
+             "Resize guard, vidcore's resize (bilinear unless a side shrinks more than 2x) "
+             f"vs area averaging: max abs feature difference {r['max_abs_diff']:.2e}, same "
+             f"demo-model top-1 on every clip: {r['same_top1']}.")
     return ["## vidcore against its own ceiling and floor", "",
             f"In one process, {videos} videos ({c['frames']} frames), EfficientNet-Lite0, "
             f"best of {rounds} alternating rounds (`benchmarks/extract.py` functions; the "

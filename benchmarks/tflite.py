@@ -1,10 +1,12 @@
 """TFLite (XNNPACK) against the Keras tf.function path, for the EfficientNet-Lite0 backbone.
 
 Converts vidcore's Keras Lite0 feature model (and its ImageNet classifier, for a top-1
-check) with ``tf.lite.TFLiteConverter`` as float32 and with float16 weights, runs it
+check) with ``tf.lite.TFLiteConverter`` as float32, with float16 weights and as int8
+(calibrated on demo frames of other clips), runs it
 with ``tf.lite.Interpreter(num_threads=2)`` at batch 1 and batched, and times it
 against the Keras graph call vidcore uses (``vidcore.features.backbone_runner``, which
-folds the batch norms into the convs) and the plain Keras model (``fold=False``) in the
+folds the batch norms into the convs and computes in bfloat16 where the CPU can), the
+same in float32, and the plain float32 Keras model (``fold=False``) in the
 same run, rounds alternating, on real decoded demo frames. Every other path is checked
 for equivalence with the plain Keras model first: max abs difference of the features,
 and the same ImageNet top-1 on skimage's chelsea and coffee photos and on the demo
@@ -45,14 +47,19 @@ SIZE = 224
 THREADS = 2
 
 
-def convert(model, float16: bool) -> bytes:
-    """A TFLite flatbuffer of a Keras model: float32, or float16 weights."""
+def convert(model, float16: bool = False, calibration: np.ndarray | None = None) -> bytes:
+    """A TFLite flatbuffer of a Keras model: float32, float16 weights, or (with
+    ``calibration`` frames) int8 weights and activations, ranges from those frames."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if float16:
+    if float16 or calibration is not None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if float16:
         converter.target_spec.supported_types = [tf.float16]
+    if calibration is not None:
+        converter.representative_dataset = lambda: ([f[None].astype(np.float32)]
+                                                     for f in calibration)
     # The converter prints every captured variable to stdout: keep the table readable.
     with contextlib.redirect_stdout(io.StringIO()):
         return converter.convert()
@@ -90,11 +97,12 @@ class TfliteRunner:
 
 class KerasRunner:
     """vidcore's Keras path (``backbone_runner``: a traced tf.function), ``batch`` at a time;
-    ``fold`` as in ``backbone_runner`` (batch norms folded into the convs)."""
+    ``fold`` as in ``backbone_runner`` (batch norms folded into the convs), ``precision``
+    as in ``FeatureSpec`` (``"auto"``: what vidcore picks on this machine)."""
 
-    def __init__(self, model, batch: int, fold: bool = True):
-        self.runner = backbone_runner(FeatureSpec(), model, fold=fold)
-        self.batch, self.fold = batch, fold
+    def __init__(self, model, batch: int, fold: bool = True, precision: str = "auto"):
+        self.runner = backbone_runner(FeatureSpec(precision=precision), model, fold=fold)
+        self.batch, self.fold, self.precision = batch, fold, precision
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Outputs of ``frames``."""
@@ -144,20 +152,24 @@ def equivalence(keras_feats, keras_logits, lite_feats, lite_logits, photos: int)
             "top1": lite_logits.argmax(1)[:photos].tolist()}
 
 
-def variants(feature_model, classifier, batch: int) -> dict[str, tuple]:
+def variants(feature_model, classifier, batch: int, calibration: np.ndarray) -> dict[str, tuple]:
     """Every path: name -> (feature runner, classifier runner), both ``batch`` at a time.
-    The plain Keras model comes first: the others are checked against it."""
-    out = {f"keras {name}": (KerasRunner(feature_model, batch, fold),
-                             KerasRunner(classifier, batch, fold))
-           for name, fold in (("plain", False), ("folded", True))}
-    for precision in ("float32", "float16"):
+    The plain Keras model comes first: the others are checked against it. int8 is
+    calibrated on ``calibration`` frames (demo frames: the only images here)."""
+    out = {f"keras {name}": (KerasRunner(feature_model, batch, fold, precision),
+                             KerasRunner(classifier, batch, fold, precision))
+           for name, fold, precision in (("plain", False, "float32"),
+                                         ("folded f32", True, "float32"),
+                                         ("folded", True, "auto"))}
+    for precision in ("float32", "float16", "int8"):
+        options = {"float16": precision == "float16",
+                   "calibration": calibration if precision == "int8" else None}
         start = time.perf_counter()
-        blob = convert(feature_model, precision == "float16")
+        blob = convert(feature_model, **options)
         seconds = time.perf_counter() - start
         print(f"converted {precision}: {len(blob) / 1e6:.1f} MB in {seconds:.1f} s")
-        out[f"tflite {precision}"] = (
-            TfliteRunner(blob, batch),
-            TfliteRunner(convert(classifier, precision == "float16"), batch))
+        out[f"tflite {precision}"] = (TfliteRunner(blob, batch),
+                                      TfliteRunner(convert(classifier, **options), batch))
     return out
 
 
@@ -165,7 +177,7 @@ def timed_runners(paths: dict, batch: int) -> dict:
     """The runners to time: each path at batch 1 and at ``batch``."""
     runners = {}
     for name, (batched, _) in paths.items():
-        single = (KerasRunner(batched.runner.model, 1, batched.fold)
+        single = (KerasRunner(batched.runner.model, 1, batched.fold, batched.precision)
                   if isinstance(batched, KerasRunner) else TfliteRunner(batched.blob, 1))
         runners[f"{name} b1"], runners[f"{name} b{batch}"] = single, batched
     return runners
@@ -264,7 +276,8 @@ def main() -> None:
     frames = demo_frames(args.videos)
     feature_model = create_backbone("efficientnet_lite0")
     classifier = create_backbone("efficientnet_lite0", include_classifier=True)
-    paths = variants(feature_model, classifier, args.batch)
+    calibration = demo_frames(args.videos + 8)[len(frames):]  # other clips than the timed ones
+    paths = variants(feature_model, classifier, args.batch, calibration)
     check_all(paths, frames)
     speeds = time_all(timed_runners(paths, args.batch), frames, args.rounds)
     base = max(speeds[f"keras folded b{args.batch}"])

@@ -18,6 +18,7 @@ from vidcore.features import (
     store_usage,
     video_features,
 )
+from vidcore.models.precision import SHORT
 
 SPEC = FeatureSpec("efficientnet_lite0", None, UniformSampler(4))
 
@@ -104,7 +105,8 @@ def test_store_usage_and_spec_folder(videos, tmp_path, model):
     extract(videos, SPEC, tmp_path / "s", model=model)
     (row,) = store_usage(tmp_path / "s")
     assert row["videos"] == 5 and row["bytes"] > 0
-    assert row["folder"].startswith("efficientnet_lite0__random__uniform-4frames")
+    compute = SHORT[SPEC.compute_precision()]
+    assert row["folder"].startswith(f"efficientnet_lite0__random__{compute}__uniform-4frames")
     spec = json.loads((tmp_path / "s" / row["folder"] / "spec.json").read_text())
     assert FeatureSpec.from_dict(spec) == SPEC
 

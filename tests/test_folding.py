@@ -34,7 +34,7 @@ def test_folded_lite0_gives_the_same_features(lite0):
     plain = lite0(frames, training=False).numpy()
     fast = folded(frames, training=False).numpy()
     assert np.abs(plain - fast).max() <= 1e-3 * max(1.0, np.abs(plain).max())
-    spec = FeatureSpec("efficientnet_lite0", None, UniformSampler(2))
+    spec = FeatureSpec("efficientnet_lite0", None, UniformSampler(2), precision="float32")
     runner_plain = backbone_runner(spec, lite0, fold=False)
     runner_fast = backbone_runner(spec, lite0)
     np.testing.assert_allclose(runner_fast(frames), runner_plain(frames), rtol=1e-3, atol=1e-3)

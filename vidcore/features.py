@@ -2,9 +2,13 @@
 
 Store format (one folder per feature spec, one file per video)::
 
-    <store>/<backbone>__<weights id>__<sampler>/spec.json
-    <store>/<backbone>__<weights id>__<sampler>/<k[:2]>/<k>.npz          features of one video
-    <store>/<backbone>__<weights id>__<sampler>/<k[:2]>/<k>.failed.json  why it could not be read
+    <store>/<backbone>__<weights id>__<precision>__<sampler>/spec.json
+    <store>/<backbone>__<weights id>__<precision>__<sampler>/<k[:2]>/<k>.npz   one video
+    <store>/<backbone>__<weights id>__<precision>__<sampler>/<k[:2]>/<k>.failed.json
+                                                          (why it could not be read)
+
+``<precision>`` is the one the backbone really computes in (``f32`` or ``bf16``, see
+``vidcore.models.precision``), so features of the two never mix.
 
 ``k`` hashes the video's absolute path, size and mtime, so an edited video is
 recomputed. Why one ``.npz`` per video: each entry is written to a temporary file
@@ -33,7 +37,7 @@ import numpy as np
 
 from vidcore.atomic import write_with
 from vidcore.data.sampling import Sampler, UniformSampler, describe, sampler_from_config
-from vidcore.data.video import Frames, read_frames
+from vidcore.data.video import Frames, read_frames, resize_frame
 from vidcore.errors import InputError, VidcoreError
 
 log = logging.getLogger(__name__)
@@ -46,38 +50,51 @@ Progress = Callable[[dict], None]
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """Which features: a backbone, its weights, and a frame sampler.
+    """Which features: a backbone, its weights, a frame sampler and a precision.
 
     Attributes:
         backbone: registry name (see ``vidcore.models.backbones``).
         weights: ``"imagenet"``, ``None`` (random, for tests) or a weights file path.
         sampler: which frames of each video.
+        precision: ``"auto"`` (bfloat16 where the CPU and backbone allow, else
+            float32), ``"float32"`` or ``"bfloat16"``; see ``vidcore.models.precision``.
     """
 
     backbone: str = "efficientnet_lite0"
     weights: str | None = "imagenet"
     sampler: Sampler = UniformSampler(8)
+    precision: str = "auto"
 
     def to_dict(self) -> dict:
         """Plain dict for JSON."""
         return {"backbone": self.backbone, "weights": self.weights,
-                "sampler": self.sampler.config()}
+                "sampler": self.sampler.config(), "precision": self.precision}
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
         """Inverse of ``to_dict``."""
         return cls(data["backbone"], data.get("weights", "imagenet"),
-                   sampler_from_config(data["sampler"]))
+                   sampler_from_config(data["sampler"]), data.get("precision", "auto"))
+
+    def compute_precision(self) -> str:
+        """The precision the backbone really computes in on this machine."""
+        from vidcore.models import precision
+        from vidcore.models.backbones import get_spec
+
+        return precision.resolve(self.precision, get_spec(self.backbone).bfloat16)
 
     def folder_name(self) -> str:
-        """Store sub-folder: readable, and unique for backbone, weights and sampler."""
+        """Store sub-folder: readable, and unique for backbone, weights, precision and
+        sampler."""
         from vidcore.models.backbones import weights_fingerprint
+        from vidcore.models.precision import SHORT
 
         sampler = json.dumps(self.sampler.config(), sort_keys=True)
         slug = describe(self.sampler).replace(", ", "-").replace(" ", "")
         digest = hashlib.sha1(sampler.encode()).hexdigest()[:6]
         weights_id = weights_fingerprint(self.backbone, self.weights)
-        return f"{self.backbone}__{weights_id}__{slug}-{digest}"
+        compute = SHORT[self.compute_precision()]
+        return f"{self.backbone}__{weights_id}__{compute}__{slug}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -222,7 +239,8 @@ class _Backbone:
     runner made ahead costs nothing when every video turns out to be stored already.
     With ``fold=True`` (the default) batch norms are folded into their convolutions
     (``vidcore.models.folding``): same features to ~1e-5, about 1.6x faster on CPU;
-    ``fold=False`` keeps the plain Keras model.
+    ``fold=False`` keeps the plain Keras model. The copy computes in the spec's
+    precision (``FeatureSpec.compute_precision``); features come back as float32.
     """
 
     def __init__(self, spec: FeatureSpec, model=None, lazy: bool = False, fold: bool = True):
@@ -230,6 +248,7 @@ class _Backbone:
 
         self.spec, self.model, self._infer, self.fold = spec, model, None, fold
         self.size = get_spec(spec.backbone).input_size
+        self.precision = spec.compute_precision()
         if not lazy:
             self._build()
 
@@ -237,16 +256,16 @@ class _Backbone:
         import tensorflow as tf
 
         from vidcore.models.backbones import create_backbone
-        from vidcore.models.folding import fold_batch_norms
+        from vidcore.models.folding import inference_model
 
         self.model = self.model or create_backbone(self.spec.backbone, weights=self.spec.weights)
-        if self.fold:
-            self.model = fold_batch_norms(self.model)
+        self.model = inference_model(self.model, self.fold, self.precision)
         # A compiled graph call is 1.5-2x faster than eager or model.predict on CPU;
         # the None batch dimension keeps one trace for full and partial batches.
         sig = [tf.TensorSpec([None, self.size, self.size, 3], tf.uint8)]
-        self._infer = tf.function(lambda x: self.model(x, training=False),
-                                  input_signature=sig, reduce_retracing=True)
+        self._infer = tf.function(
+            lambda x: tf.cast(self.model(x, training=False), tf.float32),
+            input_signature=sig, reduce_retracing=True)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         if self._infer is None:
@@ -471,12 +490,10 @@ def video_features(path, spec: FeatureSpec, model=None) -> tuple[Frames, VideoFe
     Returns:
         The sampled frames at their original size, and their features.
     """
-    import cv2
-
     runner = model if isinstance(model, _Backbone) else _Backbone(spec, model)
     frames = read_frames(path, spec.sampler)
     size = (runner.size, runner.size)
-    small = np.stack([cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in frames.images])
+    small = np.stack([resize_frame(im, size) for im in frames.images])
     feats = np.concatenate([runner(small[i:i + 64]) for i in range(0, len(small), 64)])
     return frames, VideoFeatures(feats.astype(np.float16), frames.timestamps, frames.frame_ids)
 

@@ -49,6 +49,8 @@ class BackboneSpec:
             name Keras caches under ``<keras home>/models``; None otherwise.
         builder: ``builder(weights)`` returns the feature model, ``weights`` being
             None, ``"imagenet"`` or a ``Path`` (already validated).
+        bfloat16: checked to run faster in bfloat16 with equivalent features, so
+            precision ``"auto"`` may pick it (``vidcore.models.precision``).
     """
 
     name: str
@@ -60,6 +62,7 @@ class BackboneSpec:
     preprocessing: str = ""
     keras_weights_file: str | None = None
     builder: Callable | None = field(default=None, repr=False, compare=False)
+    bfloat16: bool = False
 
 
 # --- preprocessing ----------------------------------------------------------
@@ -252,6 +255,7 @@ def _registry() -> dict[str, BackboneSpec]:
         description="EfficientNet-Lite0 (4.7M params), ImageNet, works offline: the default",
         preprocessing="(x - 127.5) / 127.5",
         builder=_build_lite0,
+        bfloat16=True,  # benchmarks/compare.py checks it against float32 on every run
     )
     apps = [
         _app_spec(

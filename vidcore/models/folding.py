@@ -1,4 +1,4 @@
-"""Inference speed-up: fold each batch norm into the convolution before it.
+"""Inference speed-ups: batch norms folded into convolutions, and bfloat16 compute.
 
 A conv without bias followed by ``BatchNormalization`` computes
 ``conv(x, W) * s + (beta - mean * s)`` with ``s = gamma / sqrt(var + eps)``, which is
@@ -7,6 +7,10 @@ norm as separate element-wise passes over each activation, standing between the 
 and its ReLU6 so oneDNN cannot fuse them either; folding made EfficientNet-Lite0 about
 1.6x faster here (docs/benchmarks.md) with features equal to about 1e-5.
 The folded copy is for inference only: it is never saved.
+
+The same copy can compute in bfloat16 (Keras ``mixed_bfloat16``: weights stay
+float32, maths in bfloat16, outputs cast back to float32 by the caller), which
+``vidcore.models.precision`` decides.
 """
 
 from __future__ import annotations
@@ -69,27 +73,40 @@ def fold_batch_norms(model):
 
     Returns ``model`` itself when it does not follow the ``<x>_conv``/``<x>_bn`` pattern.
     """
+    return inference_model(model, fold=True)
+
+
+def inference_model(model, fold: bool = True, precision: str = "float32"):
+    """An inference-only copy of ``model``: batch norms folded (``fold``, where the
+    model follows the ``<x>_conv``/``<x>_bn`` pattern) and computing in ``precision``
+    (``"float32"`` or ``"bfloat16"``). Returns ``model`` itself when neither applies.
+    """
     import keras
 
-    pairs = fold_pairs(model)
-    if pairs is None:
+    pairs = fold_pairs(model) if fold else None
+    policy = "mixed_bfloat16" if precision == "bfloat16" else None
+    if pairs is None and policy is None:
         return model
+    pairs = pairs or {}
     identity = _identity_layer()
 
     def clone(layer):
         config = layer.get_config()
         if layer.name in pairs:
             config["use_bias"] = True
-        elif _kind(layer) == "BatchNormalization":
-            return identity(name=layer.name)
+        elif _kind(layer) == "BatchNormalization" and pairs:
+            return identity(name=layer.name, dtype=policy)
+        if policy and _kind(layer) != "InputLayer" and "dtype" in config:
+            config["dtype"] = policy
         return type(layer).from_config(config)
 
-    folded = keras.models.clone_model(model, clone_function=clone)
+    copy = keras.models.clone_model(model, clone_function=clone)
     for layer in model.layers:
-        target = folded.get_layer(layer.name)
+        target = copy.get_layer(layer.name)
         if layer.name in pairs:
             target.set_weights(_folded_conv_weights(layer, model.get_layer(pairs[layer.name])))
-        elif layer.weights and _kind(layer) != "BatchNormalization":
+        elif layer.weights and not (pairs and _kind(layer) == "BatchNormalization"):
             target.set_weights(layer.get_weights())
-    log.info("folded %d batch norms of %s", len(pairs), model.name)
-    return folded
+    log.info("inference copy of %s: %d batch norms folded, %s", model.name, len(pairs),
+             precision)
+    return copy
