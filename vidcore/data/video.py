@@ -23,6 +23,12 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".m
 FALLBACK_FPS = 25.0  # used only when neither metadata nor timestamps give a frame rate
 MAX_PLAUSIBLE_FPS = 1000.0
 SEEK_GAP = 300  # frames; shorter gaps are cheaper to grab through than to seek across
+# FFmpeg threads per opened file. vidcore decodes files in parallel itself (extract's
+# worker threads) and keeps a few frames of each, so FFmpeg's own thread pool, started
+# for every file, cost more than it gained: one thread took demo-clip decoding from
+# 580 to 820 frames/s on one worker and from 900 to 1,400 on two; a lone 1080p clip
+# decodes about 10% slower (docs/benchmarks.md). None: OpenCV's default.
+DECODE_THREADS: int | None = 1
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,11 @@ def _open(path: str | os.PathLike) -> cv2.VideoCapture:
         raise VideoReadError(path, "the file is empty (0 bytes)")
     if not os.access(path, os.R_OK):  # else OpenCV would call it "not a video"
         raise VideoReadError(path, "permission denied: this user may not read the file")
-    cap = cv2.VideoCapture(path)
+    threads = [cv2.CAP_PROP_N_THREADS, DECODE_THREADS] if DECODE_THREADS else []
+    cap = cv2.VideoCapture(path, cv2.CAP_ANY, threads)
+    if threads and not cap.isOpened():
+        cap.release()
+        cap = cv2.VideoCapture(path)  # a backend without the thread option may still read it
     if not cap.isOpened():
         cap.release()
         raise VideoReadError(path, "not a video OpenCV can open (unsupported or corrupt container)")
