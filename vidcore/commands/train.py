@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
+from vidcore.commands.extract import add_sampler_arguments, spec_from_args
 from vidcore.commands.info import add_dataset_arguments
 from vidcore.commands.output import print_json
-from vidcore.data.sampling import SAMPLERS
 from vidcore.models.heads import list_heads
 from vidcore.presets import DEFAULT_PRESET, list_presets
 
@@ -19,12 +19,7 @@ def add_parser(sub):
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list_presets(),
                         help=f"recipe to start from ({DEFAULT_PRESET})")
     parser.add_argument("--head", choices=list_heads(), help="head (overrides the preset)")
-    parser.add_argument("--backbone", help="feature backbone, e.g. efficientnet_lite0, vgg16")
-    parser.add_argument("--weights", help="backbone weights: imagenet, none, or a file")
-    parser.add_argument("--sampler", choices=list(SAMPLERS), help="frame sampler")
-    parser.add_argument("--frames", type=int, help="frames per clip (uniform, segments)")
-    parser.add_argument("--rate", type=float, help="frames per second (fps sampler)")
-    parser.add_argument("--max-frames", type=int, help="cap on frames per clip (fps sampler)")
+    add_sampler_arguments(parser)  # --backbone, --weights and the sampler: the preset's if unset
     parser.add_argument("--epochs", type=int, help="maximum epochs")
     parser.add_argument("--batch-size", type=int, help="frames or clips per batch")
     parser.add_argument("--lr", type=float, help="Adam learning rate")
@@ -43,36 +38,24 @@ def add_parser(sub):
 
 def config_from_args(args):
     """The ``TrainConfig`` named by the command line: the preset, then the options."""
+    from vidcore.features import FeatureSpec
     from vidcore.presets import get_preset, preset_config
 
-    base = get_preset(args.preset).values.get("sampler")
+    preset = get_preset(args.preset).values
+    spec = spec_from_args(args, FeatureSpec(preset["backbone"], preset["weights"],
+                                            preset["sampler"]))
     overrides = {
         "format": args.format, "splits": args.splits, "split": args.split,
         "test_fraction": args.test_fraction, "split_seed": args.seed, "head": args.head,
-        "backbone": args.backbone, "epochs": args.epochs, "batch_size": args.batch_size,
+        "backbone": spec.backbone, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.lr, "val_fraction": args.val_fraction, "seed": args.train_seed,
-        "store_dir": args.store, "sampler": _sampler(args, base),
+        "store_dir": args.store, "sampler": spec.sampler,
     }
-    config = preset_config(args.preset, args.dataset, **overrides)
     # None means "keep the preset's" in overrides, so these two are set directly.
-    if args.weights is not None:
-        config = replace(config, weights=None if args.weights.lower() == "none" else args.weights)
+    config = replace(preset_config(args.preset, args.dataset, **overrides), weights=spec.weights)
     if args.patience is not None:
         config = replace(config, patience=args.patience or None)
     return config
-
-
-def _sampler(args, base):
-    """A sampler from --sampler/--frames/--rate/--max-frames, else None (the preset's)."""
-    from vidcore.data.sampling import create_sampler, sampler_from_config
-
-    params = {"frames": args.frames, "rate": args.rate, "max_frames": args.max_frames}
-    params = {k: v for k, v in params.items() if v is not None}
-    if args.sampler is None and not params:
-        return None
-    if args.sampler is None or args.sampler == base.name:  # tweak the preset's sampler
-        return sampler_from_config({**base.config(), **params})
-    return create_sampler(args.sampler, **params)
 
 
 class ProgressBars:
