@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import vidcore
+from vidcore.atomic import replace_via_temp
 from vidcore.data import demo
 from vidcore.errors import InputError
 
@@ -282,3 +283,29 @@ def test_refuses_to_overwrite_a_foreign_dataset(tmp_path):
     with pytest.raises(InputError, match="not a vidcore demo"):
         demo.generate_demo_dataset(tmp_path, size="tiny")
     assert foreign.read_bytes() == b"not ours"
+
+
+def leftover_temp(target: Path) -> Path:
+    """The temp file vidcore.atomic writes ``target`` through, left as a kill -9 would."""
+    names = []
+
+    def interrupted(tmp: Path) -> None:
+        names.append(tmp)
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        replace_via_temp(target, interrupted)
+    names[0].write_bytes(b"half a file")
+    return names[0]
+
+
+def test_killed_generation_without_marker_is_recognised_as_ours(tiny, tmp_path):
+    root, _ = tiny
+    copy = tmp_path / "copy"
+    shutil.copytree(root.parent, copy)
+    (copy / demo.MARKER).unlink()  # killed before the marker said "ours"
+    temps = [leftover_temp(copy / "UCF-101" / "Kick" / "v_Kick_g01_c02.avi"),
+             leftover_temp(copy / "ucfTrainTestlist" / "classInd.txt")]
+    assert demo.ensure_demo_dataset(copy, size="tiny") == copy / "UCF-101"
+    assert not any(t.exists() for t in temps)
+    assert videos(copy / "UCF-101") == videos(root)

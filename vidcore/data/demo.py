@@ -41,6 +41,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidcore.atomic import replace_via_temp, write_with
 from vidcore.errors import InputError, VidcoreError
 
 try:  # a cross-process lock where the platform has one; elsewhere generation is unlocked
@@ -74,7 +75,8 @@ _MARGIN = 12  # the scene is drawn this much larger on each side so the camera c
 _CANVAS = (HEIGHT + 2 * _MARGIN, WIDTH + 2 * _MARGIN)
 _NOISE_PAD = 16  # noise images are larger than a frame and cropped at random offsets
 _OUTLINE = (25, 25, 25)
-_VIDEO_NAME = re.compile(r"^\.?v_[A-Za-z]+_g\d\d_c\d\d(\.part)?\.avi$")
+# A clip, or the hidden temp file vidcore.atomic writes it through.
+_VIDEO_NAME = re.compile(r"^\.?v_[A-Za-z]+_g\d\d_c\d\d\.avi(\.\w+\.tmp\.avi)?$")
 
 
 @dataclass(frozen=True)
@@ -638,21 +640,21 @@ def _plan(spec: DemoSize, seed: int) -> list[tuple[str, int, int]]:
 
 
 def _write_video(path: Path, frames) -> None:
-    """Encode RGB frames as XviD AVI under a hidden temporary name, then rename."""
-    tmp = path.with_name(f".{path.stem}.part.avi")  # .avi: OpenCV picks the container by it
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"XVID"), FPS, (WIDTH, HEIGHT))
-    if not writer.isOpened():
-        raise VidcoreError(f"OpenCV cannot write XviD AVI files ({tmp}); it needs FFmpeg support")
-    bgr = np.empty((HEIGHT, WIDTH, 3), np.uint8)
-    try:
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR, dst=bgr))
-        writer.release()
-        os.replace(tmp, path)
-    except BaseException:
-        writer.release()
-        tmp.unlink(missing_ok=True)
-        raise
+    """Encode RGB frames as XviD AVI, atomically (the temp name ends in .avi too: OpenCV
+    picks the container by it)."""
+    def encode(tmp: Path) -> None:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"XVID"), FPS, (WIDTH, HEIGHT))
+        if not writer.isOpened():
+            raise VidcoreError(f"OpenCV cannot write XviD AVI files ({tmp}); "
+                               "it needs FFmpeg support")
+        bgr = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+        try:
+            for frame in frames:
+                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR, dst=bgr))
+        finally:
+            writer.release()
+
+    replace_via_temp(path, encode)
 
 
 def _write_task(task: tuple[str, int, int, int, str, str]) -> int:
@@ -724,9 +726,8 @@ def _report(counts: Iterator[int], total: int, progress: Callable[[int, int], No
 
 def _write_text(path: Path, lines: list[str]) -> None:
     """Atomically write lines with CRLF endings, the last one included, like UCF101's lists."""
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes("".join(f"{line}\r\n" for line in lines).encode("ascii"))
-    os.replace(tmp, path)
+    text = "".join(f"{line}\r\n" for line in lines).encode("ascii")
+    write_with(path, lambda f: f.write(text))
 
 
 def _write_splits(out: Path, plan: list[tuple[str, int, int]]) -> None:
@@ -763,9 +764,8 @@ def _read_marker(out: Path) -> dict | None:
 
 
 def _write_marker(out: Path, marker: dict) -> None:
-    tmp = out / f".{MARKER}.part"
-    tmp.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out / MARKER)
+    text = (json.dumps(marker, indent=2) + "\n").encode("utf-8")
+    write_with(out / MARKER, lambda f: f.write(text))
 
 
 def _count_videos(root: Path) -> int:
@@ -795,7 +795,7 @@ def _only_demo_files(out: Path) -> bool:
             if not all(_VIDEO_NAME.match(f.name) for f in d.iterdir()):
                 return False
     if splits.is_dir():
-        ok = re.compile(r"^\.?(classInd|trainlist0\d|testlist0\d)\.txt(\.part)?$")
+        ok = re.compile(r"^\.?(classInd|trainlist0\d|testlist0\d)\.txt(\.\w+\.tmp\.txt)?$")
         return all(ok.match(f.name) for f in splits.iterdir())
     return True
 
@@ -818,6 +818,15 @@ def _locked(out: Path):
         if fcntl is not None:
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
+
+
+@contextlib.contextmanager
+def _exclusive(out_dir, size: str, seed: int):
+    """The checked size spec, seed and folder, with the folder locked for generating."""
+    spec, seed, out = _size(size), _check_seed(seed), Path(out_dir)
+    _check_not_bootstrapping()
+    with _locked(out):
+        yield spec, seed, out
 
 
 # ---------------------------------------------------------------- public entry points
@@ -859,9 +868,7 @@ def generate_demo_dataset(out_dir, size: str = "demo", seed: int = 0, workers: i
     Raises:
         InputError: unknown size, negative seed, or ``out_dir`` holding other data.
     """
-    spec, seed, out = _size(size), _check_seed(seed), Path(out_dir)
-    _check_not_bootstrapping()
-    with _locked(out):
+    with _exclusive(out_dir, size, seed) as (spec, seed, out):
         return _generate(out, spec, seed, workers, progress)
 
 
@@ -881,9 +888,7 @@ def ensure_demo_dataset(out_dir, size: str = "demo", seed: int = 0,
     Raises:
         InputError: unknown size, negative seed, or ``out_dir`` holding other data.
     """
-    spec, seed, out = _size(size), _check_seed(seed), Path(out_dir)
-    _check_not_bootstrapping()
-    with _locked(out):
+    with _exclusive(out_dir, size, seed) as (spec, seed, out):
         if _is_complete(out, spec, seed):
             return out / VIDEO_DIR
         log.info("demo dataset in %s is missing, incomplete or different: generating", out)
