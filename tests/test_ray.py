@@ -154,3 +154,18 @@ def test_a_worker_that_cannot_see_the_store_says_shared_filesystem(tmp_path):
     worker = ExtractWorker(spec, str(tmp_path / "elsewhere"), 8, 1, 1)
     with pytest.raises(InputError, match="shared filesystem"):
         worker.run([str(tmp_path / "a.avi")])
+
+
+def test_a_node_without_the_drivers_precision_says_what_to_do(tmp_path, monkeypatch):
+    from vidcore.distributed import ExtractWorker
+    from vidcore.models import precision
+
+    monkeypatch.delenv(precision.ENV_VAR, raising=False)
+    monkeypatch.setattr(precision, "cpu_has_bfloat16", lambda: True)
+    spec = FeatureSpec(BACKBONE, None, UniformSampler(2)).pinned()  # the driver's side
+    assert spec.precision == "bfloat16"
+    FeatureStore(tmp_path / "s", spec)  # the driver creates the store folder
+    monkeypatch.setattr(precision, "cpu_has_bfloat16", lambda: False)  # a node without it
+    worker = ExtractWorker(spec, str(tmp_path / "s"), 8, 1, 1)
+    with pytest.raises(InputError, match="VIDCORE_PRECISION=float32"):
+        worker.run([str(tmp_path / "a.avi")])

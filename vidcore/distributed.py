@@ -100,6 +100,7 @@ def extract_ray(
     """
     ray = import_ray()
     start = time.perf_counter()
+    spec = spec.pinned()  # every node computes in the precision this store folder names
     store = FeatureStore(Path(store_dir or default_store_dir()).absolute(), spec)
     paths = list(dict.fromkeys(str(Path(p).absolute()) for p in paths))
     summary = ExtractSummary(videos=len(paths), store=str(store.folder))
@@ -276,9 +277,20 @@ class ExtractWorker:
 
     def run(self, paths: list[str]) -> ExtractSummary:
         """Extract one chunk with ``vidcore.features.extract``; return its summary."""
+        self._check_precision()  # first: the store folder's name depends on it
         self._check_store()
         return extract(paths, self.spec, self.store_root, self.batch_size, self.workers,
                        model=self.runner)
+
+    def _check_precision(self) -> None:
+        # The driver pinned the precision its own CPU computes in; a node whose CPU lacks
+        # it must not quietly write other features into that store folder.
+        try:
+            self.spec.compute_precision()
+        except InputError as err:
+            raise InputError(
+                f"Ray node {socket.gethostname()}: {err}; on a cluster of mixed CPUs start the "
+                "run with VIDCORE_PRECISION=float32") from err
 
     def _check_store(self) -> None:
         # The driver created spec.json; not seeing it means another filesystem, and

@@ -30,7 +30,7 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,11 @@ class FeatureSpec:
         from vidcore.models.backbones import get_spec
 
         return precision.resolve(self.precision, get_spec(self.backbone).bfloat16)
+
+    def pinned(self) -> FeatureSpec:
+        """This spec with ``"auto"`` replaced by the precision this machine computes in,
+        for work handed to other machines (whose CPUs may resolve ``"auto"`` otherwise)."""
+        return replace(self, precision=self.compute_precision())
 
     def folder_name(self) -> str:
         """Store sub-folder: readable, and unique for backbone, weights, precision and
@@ -248,7 +253,7 @@ class _Backbone:
 
         self.spec, self.model, self._infer, self.fold = spec, model, None, fold
         self.size = get_spec(spec.backbone).input_size
-        self.precision = spec.compute_precision()
+        self.precision: str | None = None  # resolved when built (a lazy runner may travel)
         if not lazy:
             self._build()
 
@@ -258,6 +263,7 @@ class _Backbone:
         from vidcore.models.backbones import create_backbone
         from vidcore.models.folding import inference_model
 
+        self.precision = self.spec.compute_precision()
         self.model = self.model or create_backbone(self.spec.backbone, weights=self.spec.weights)
         self.model = inference_model(self.model, self.fold, self.precision)
         # A compiled graph call is 1.5-2x faster than eager or model.predict on CPU;
