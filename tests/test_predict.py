@@ -140,3 +140,20 @@ def test_library_and_cli_say_when_the_frame_cap_applies(tmp_path, capsys):
     assert notes == [f"note: {result.sampling_note}"]
     assert main(["predict", str(short), "--model", str(run)]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_an_uncapped_fps_run_is_capped_for_long_predictions(tmp_path, monkeypatch):
+    import vidcore.predict as predict_module
+
+    monkeypatch.setattr(predict_module, "PREDICT_MAX_FRAMES", 5)
+    run = _demo_model_sampling(tmp_path, {"name": "fps", "rate": 1.0, "max_frames": None})
+    model = load_model(run)
+    long = write_video(tmp_path / "long.avi", 600, fps=25.0)  # 24 s: 24 frames at 1 per second
+    result = predict(model, long)
+    assert len(result.frames) == 5 and result.uncapped_frames == 24
+    assert "max_frames=5" in result.sampling_note and "has no cap" in result.sampling_note
+    assert model.feature_spec.sampler.max_frames is None  # the run itself is unchanged
+    short = write_video(tmp_path / "short.avi", 75, fps=25.0)
+    untouched = predict(model, short)
+    assert len(untouched.frames) == 3 and untouched.sampling_note is None

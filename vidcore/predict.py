@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,12 @@ from vidcore.models.heads import ModelOutput, TrainedModel, load_trained
 from vidcore.report import FramePrediction, Prediction
 
 log = logging.getLogger(__name__)
+
+# A run whose fps sampler has no cap (the reference preset: 1 fps, as the tutorial)
+# would embed every second of a long upload: 600 VGG16 frames for a 10-minute clip,
+# about 90 s here. Predictions cap such a sampler at this many frames, spread evenly
+# over the clip, and say so (``Prediction.sampling_note``); shorter clips are untouched.
+PREDICT_MAX_FRAMES = 120
 
 
 def load_model(run_dir: str | os.PathLike | None = None) -> TrainedModel:
@@ -55,13 +62,25 @@ def predict(model: TrainedModel | str | os.PathLike | None, video: str | os.Path
     path = check_video(video)
     if not isinstance(model, TrainedModel):
         model = load_model(model)
-    frames, feats = features.video_features(path, model.feature_spec, model=model.backbone())
+    spec = bounded_spec(model.feature_spec)
+    frames, feats = features.video_features(path, spec, model=model.backbone())
     output = model.predict_features(feats)
     prediction = make_prediction(model, output, str(path), top_k, frames.info.duration)
     prediction.uncapped_frames = frames.uncapped
-    prediction.sampling_note = cap_note(model.feature_spec.sampler, len(output.frame_ids),
-                                        frames.uncapped)
+    note = cap_note(spec.sampler, len(output.frame_ids), frames.uncapped)
+    if note and spec != model.feature_spec:
+        note += ("; the run's sampler has no cap, so predictions apply this one to keep "
+                 "long clips quick")
+    prediction.sampling_note = note
     return prediction
+
+
+def bounded_spec(spec: features.FeatureSpec) -> features.FeatureSpec:
+    """``spec`` with an uncapped ``max_frames`` sampler capped at ``PREDICT_MAX_FRAMES``."""
+    sampler = spec.sampler
+    if not hasattr(sampler, "max_frames") or sampler.max_frames is not None:
+        return spec
+    return replace(spec, sampler=replace(sampler, max_frames=PREDICT_MAX_FRAMES))
 
 
 def check_video(video: str | os.PathLike) -> Path:
