@@ -38,6 +38,30 @@ def decoded_index(image: np.ndarray) -> int:
     return int(round((float(image.mean()) - 8) / 4))
 
 
+def write_phone_clip(path, frames: int = 25) -> Path:
+    """A phone-style MP4: 320x240 landscape pixels with a white block top-left, and a
+    track matrix saying "display rotated 90 degrees clockwise" (as phones filming
+    upright store it). OpenCV cannot write the matrix, so the ``tkhd`` box is patched."""
+    path = Path(path)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (320, 240))
+    assert writer.isOpened(), f"cannot write {path}"
+    for _ in range(frames):
+        image = np.zeros((240, 320, 3), np.uint8)
+        image[:60, :80] = 255
+        writer.write(image)
+    writer.release()
+    data = bytearray(path.read_bytes())
+    box = data.index(b"tkhd")
+    assert data[box + 4] == 0, "expected a version-0 tkhd box"
+    # type, version+flags, 5 x 4-byte fields (times, track id, reserved, duration),
+    # 8 reserved, layer/group/volume/reserved: then the 3x3 matrix (16.16, last 2.30).
+    matrix = box + 4 + 4 + 20 + 8 + 8
+    rotate_90 = (0, 0x10000, 0, -0x10000, 0, 0, 240 << 16, 0, 0x40000000)
+    data[matrix:matrix + 36] = struct.pack(">9i", *rotate_90)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def patch_avi_rate(path, scale: int, rate: int) -> Path:
     """Rewrite the stream header frame rate of an AVI in place (to fake lying metadata)."""
     data = bytearray(Path(path).read_bytes())

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import WRAP, decoded_index, patch_avi_rate, touch, write_video
+from conftest import WRAP, decoded_index, patch_avi_rate, touch, write_phone_clip, write_video
 
 from vidcore.data.index import load_index
 from vidcore.data.sampling import FpsSampler, SegmentsSampler, UniformSampler
@@ -189,6 +189,20 @@ def test_portrait_clip(tmp_path):
     assert read_frames(path, UniformSampler(4), info=info).images.shape == (4, 320, 240, 3)
     resized = read_frames(path, UniformSampler(4), size=(224, 224), info=info)
     assert resized.images.shape == (4, 224, 224, 3)
+
+
+def test_rotated_phone_clip_comes_out_upright(tmp_path):
+    path = write_phone_clip(tmp_path / "phone.mp4")
+    info = probe(path)
+    assert (info.width, info.height) == (240, 320)  # as displayed, not as stored
+    image = read_frames(path, UniformSampler(2), info=info).images[0]
+    assert image.shape == (320, 240, 3)
+    ys, xs = np.nonzero(image[:, :, 0] > 128)  # the block stored top-left shows top-right
+    assert ys.max() < 100 and xs.min() > 150, (ys.min(), ys.max(), xs.min(), xs.max())
+    if (DEMO_MODEL / "model.keras").is_file():
+        out = run_cli("predict", path, "--model", DEMO_MODEL, "--json")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["frames"]
 
 
 def test_1080p_clip_resized(tmp_path):
