@@ -81,7 +81,7 @@ def fake_load_features(paths, spec, store_dir=None, progress=None, should_stop=N
     return out, ExtractSummary(videos=len(paths), cached=len(paths))
 
 
-def fake_video_features(path, spec, model=None):
+def fake_video_features(path, spec, model=None, info=None):
     """Stands in for ``vidcore.features.video_features``."""
     feats = features_of(path)
     return SimpleNamespace(info=SimpleNamespace(duration=2.0), uncapped=None), feats

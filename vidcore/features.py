@@ -37,7 +37,7 @@ import numpy as np
 
 from vidcore.atomic import write_with
 from vidcore.data.sampling import Sampler, UniformSampler, describe, sampler_from_config
-from vidcore.data.video import Frames, read_frames, resize_frame
+from vidcore.data.video import Frames, VideoInfo, read_frames, resize_frame
 from vidcore.errors import InputError, VidcoreError
 
 log = logging.getLogger(__name__)
@@ -485,19 +485,21 @@ def load_features(
     return out, summary
 
 
-def video_features(path, spec: FeatureSpec, model=None) -> tuple[Frames, VideoFeatures]:
+def video_features(path, spec: FeatureSpec, model=None,
+                   info: VideoInfo | None = None) -> tuple[Frames, VideoFeatures]:
     """Sample, decode and embed one video without touching the store (for predictions).
 
     Args:
         path: the video.
         spec: backbone, weights and sampler.
         model: a ``backbone_runner(spec)`` result to reuse (building one is slow).
+        info: the video's ``probe`` result, when the caller has it already.
 
     Returns:
         The sampled frames at their original size, and their features.
     """
     runner = model if isinstance(model, _Backbone) else _Backbone(spec, model)
-    frames = read_frames(path, spec.sampler)
+    frames = read_frames(path, spec.sampler, info=info)
     size = (runner.size, runner.size)
     small = np.stack([resize_frame(im, size) for im in frames.images])
     feats = np.concatenate([runner(small[i:i + 64]) for i in range(0, len(small), 64)])

@@ -22,7 +22,7 @@ import numpy as np
 
 from vidcore import features, runs
 from vidcore.data.sampling import cap_note
-from vidcore.data.video import probe
+from vidcore.data.video import VideoInfo, probe
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
 from vidcore.models.heads import ModelOutput, TrainedModel, load_trained
@@ -59,11 +59,11 @@ def predict(model: TrainedModel | str | os.PathLike | None, video: str | os.Path
         InputError: the video is missing or cannot be decoded (``VideoReadError``).
         RunError: no usable model.
     """
-    path = check_video(video)
+    path, info = check_video(video)
     if not isinstance(model, TrainedModel):
         model = load_model(model)
     spec = bounded_spec(model.feature_spec)
-    frames, feats = features.video_features(path, spec, model=model.backbone())
+    frames, feats = features.video_features(path, spec, model=model.backbone(), info=info)
     output = model.predict_features(feats)
     prediction = make_prediction(model, output, str(path), top_k, frames.info.duration)
     prediction.uncapped_frames = frames.uncapped
@@ -83,8 +83,9 @@ def bounded_spec(spec: features.FeatureSpec) -> features.FeatureSpec:
     return replace(spec, sampler=replace(sampler, max_frames=PREDICT_MAX_FRAMES))
 
 
-def check_video(video: str | os.PathLike) -> Path:
-    """The video's path once the cheap checks pass: it exists and OpenCV can probe it.
+def check_video(video: str | os.PathLike) -> tuple[Path, VideoInfo]:
+    """The video's path and probe once the cheap checks pass: it exists and OpenCV can
+    probe it.
 
     Run before a model is loaded, so a wrong path or a file that is not a video is
     reported in a moment, before TensorFlow starts (seconds, and its start-up lines).
@@ -95,8 +96,7 @@ def check_video(video: str | os.PathLike) -> Path:
     path = Path(video).expanduser()
     if not path.is_file():
         raise InputError(f"video {path} does not exist; give the path of a video file")
-    probe(path)
-    return path
+    return path, probe(path)
 
 
 def make_prediction(model: TrainedModel, output: ModelOutput, video: str, top_k: int = 5,
