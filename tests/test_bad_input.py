@@ -399,3 +399,49 @@ def test_cli_error_after_tensorflow_loaded_is_still_one_line(run_copy, tmp_path)
     video = write_video(tmp_path / "clip.avi", 5)
     assert_one_line_error(run_cli("predict", video, "--model", run_copy),
                           "cannot load the model", str(run_copy))
+
+
+# ---------------------------------------------------------------- FFmpeg's own log lines
+
+def _damaged_avi_header(path: Path) -> None:
+    data = bytearray(write_video(path.with_name("whole.avi"), 40).read_bytes())
+    at = data.find(b"strh")
+    data[at + 8:at + 64] = bytes(56)  # zero the stream header: FFmpeg logs its parse failure
+    path.write_bytes(bytes(data))
+
+
+DECODER_PATHS = """
+import sys
+from vidcore import webio
+from vidcore.data.sampling import UniformSampler
+from vidcore.data.video import probe, read_frames
+from vidcore.errors import VidcoreError
+calls = {"probe": lambda p: probe(p), "read": lambda p: read_frames(p, UniformSampler(4)),
+         "preview": lambda p: webio.browser_clip(p)}
+for name, call in calls.items():
+    try:
+        call(sys.argv[1])
+        print(name, "read")
+    except VidcoreError:
+        print(name, "refused")
+"""
+
+
+@pytest.mark.parametrize("name,make", [("random.mp4", _random_bytes),
+                                       ("header-cut.avi", _truncated_header),
+                                       ("damaged-header.avi", _damaged_avi_header)])
+def test_ffmpeg_log_lines_never_reach_stderr(tmp_path, name, make):
+    """Probe, read and the preview transcode of a damaged file: vidcore's answer only."""
+    path = tmp_path / name
+    make(path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCV_", "VIDCORE_"))}
+    out = subprocess.run([sys.executable, "-c", DECODER_PATHS, str(path)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["probe", "refused", "read", "refused", "preview", "refused"]
+    assert out.stderr == "", out.stderr
+    assert_one_line_error(run_cli("predict", path), "cannot read video")
+    debug = subprocess.run([sys.executable, "-c", DECODER_PATHS, str(path)], cwd=ROOT,
+                           env={**env, "VIDCORE_DEBUG": "1"}, capture_output=True, text=True,
+                           timeout=120)
+    assert "@" in debug.stderr, "the debug mode keeps FFmpeg's own lines"

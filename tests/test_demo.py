@@ -309,3 +309,38 @@ def test_killed_generation_without_marker_is_recognised_as_ours(tiny, tmp_path):
     assert demo.ensure_demo_dataset(copy, size="tiny") == copy / "UCF-101"
     assert not any(t.exists() for t in temps)
     assert videos(copy / "UCF-101") == videos(root)
+
+
+class _Killed(BaseException):
+    """Stands for a kill mid-generation (a BaseException, like KeyboardInterrupt)."""
+
+
+def test_interrupted_generation_resumes_keeping_what_was_written(tiny, tmp_path):
+    """The CLI finishes an interrupted demo without rewriting its clips, with a progress bar."""
+    import subprocess
+    import sys
+
+    root, _ = tiny
+    out = tmp_path / "demo"
+
+    def killed_after_30(done: int, total: int) -> None:
+        if done >= 30:
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        demo.generate_demo_dataset(out, size="tiny", workers=1, progress=killed_after_30)
+    state = demo.generation_state(out, "tiny")
+    assert not state["complete"] and 30 <= state["done"] < state["total"] == 100
+    kept = mtimes(out / "UCF-101")
+    temp = leftover_temp(out / "UCF-101" / "Kick" / "v_Kick_g09_c01.avi")
+    cli = subprocess.run([sys.executable, "-m", "vidcore", "demo-data", "--size", "tiny",
+                          "--out", str(out)], capture_output=True, text=True, timeout=300,
+                         cwd=Path(vidcore.__file__).parents[1])
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.strip() == str(out / "UCF-101")
+    assert "100/100" in cli.stderr  # the terminal's progress bar reached the end
+    assert {p: m for p, m in mtimes(out / "UCF-101").items() if p in kept} == kept
+    assert not temp.exists()
+    assert demo.generation_state(out, "tiny") == {"complete": True, "done": 100, "total": 100}
+    for rel in videos(root):  # resumed: byte-identical to an uninterrupted run
+        assert (out / "UCF-101" / rel).read_bytes() == (root / rel).read_bytes(), rel

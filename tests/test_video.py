@@ -100,8 +100,8 @@ def test_long_video_seeks_to_far_frames_and_decodes_them_right(tmp_path, fourcc,
         def __getattr__(self, name):
             return getattr(self.cap, name)
 
-    real_open = video._open
-    monkeypatch.setattr(video, "_open", lambda p: Counting(real_open(p)))
+    real_open = video.open_capture
+    monkeypatch.setattr(video, "open_capture", lambda p: Counting(real_open(p)))
     ids = np.array([0, 750, 1500, 2249, 2999])
     sought = video._decode_file(path, ids, None, seek=True)
     assert len(grabs) < 100  # seeking: not the 3000 grabs of reading every frame

@@ -148,12 +148,56 @@ def start_training(argv: list[str], root: str | os.PathLike | None = None) -> Pa
 
 
 def _spawn(argv: list[str], run_dir: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "vidcore", *argv, "--run-dir", str(run_dir)]
-    with open(run_dir / LOG, "wb") as log_file:
+    return spawn_cli([*argv, "--run-dir", str(run_dir)], run_dir / LOG)
+
+
+def spawn_cli(argv: list[str], log_path: Path) -> subprocess.Popen:
+    """Start ``python -m vidcore ARGV`` in its own session, output appended to ``log_path``.
+
+    Its own session: it outlives the page and the server, and a Ctrl-C in the server's
+    terminal does not reach it.
+    """
+    cmd = [sys.executable, "-m", "vidcore", *argv]
+    with open(log_path, "wb") as log_file:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 cwd=Path(__file__).resolve().parent.parent,
                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+# One demo generator per folder for the whole server: every session waiting for the
+# demo watches the same child instead of starting its own.
+_DEMO_JOBS: dict[str, subprocess.Popen] = {}
+_DEMO_JOBS_LOCK = threading.Lock()
+DEMO_LOG = ".vidcore-demo.log"
+
+
+def demo_generation(out_dir: str | os.PathLike, size: str) -> subprocess.Popen:
+    """The child process generating the demo dataset into ``out_dir`` (``vidcore demo-data``).
+
+    Generation never runs inside the app's server: its process pool re-imports the main
+    module, which in a server is Streamlit's script, not vidcore. A running child is
+    shared; one that has ended is replaced by a new one (a retry after a failure; a
+    finished dataset is never regenerated: the child checks first). Its output goes to
+    ``<out_dir>/.vidcore-demo.log`` (see ``demo_log_tail``).
+    """
+    out = Path(out_dir)
+    key = str(out.resolve())
+    with _DEMO_JOBS_LOCK:
+        proc = _DEMO_JOBS.get(key)
+        if proc is None or proc.poll() is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            proc = spawn_cli(["demo-data", "--size", size, "--out", str(out), "--no-progress"],
+                             out / DEMO_LOG)
+            threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+            _DEMO_JOBS[key] = proc
+            log.info("generating the %s demo dataset in %s (pid %d)", size, out, proc.pid)
+        return proc
+
+
+def demo_log_tail(out_dir: str | os.PathLike) -> str:
+    """The last line the demo generator child wrote (its error when it failed)."""
+    return _last_lines(Path(out_dir) / DEMO_LOG, 1)
 
 
 def run_state(run_dir: str | os.PathLike) -> dict:
@@ -192,8 +236,12 @@ def request_stop(run_dir: str | os.PathLike) -> None:
 
 def log_tail(run_dir: str | os.PathLike, lines: int = 20) -> str:
     """The last lines of a launched run's ``train.log`` (empty when there is none)."""
+    return _last_lines(Path(run_dir) / LOG, lines)
+
+
+def _last_lines(path: Path, lines: int) -> str:
     try:
-        text = (Path(run_dir) / LOG).read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
     return "\n".join(text.strip().splitlines()[-lines:])

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidcore.data.video import open_capture
 from vidcore.errors import InputError, VideoReadError
 
 log = logging.getLogger(__name__)
@@ -109,9 +110,7 @@ def saved_upload(data: bytes, file_name: str) -> Iterator[Path]:
 
 def _read_for_preview(path: Path) -> tuple[list[np.ndarray], float]:
     """BGR frames (downscaled, at most ``MAX_PREVIEW_SECONDS``) and the frame rate."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoReadError(path, "not a video OpenCV can open (unsupported or corrupt container)")
+    cap = open_capture(path)
     fps = cap.get(cv2.CAP_PROP_FPS)
     fps = fps if 0 < fps < 1000 else 25.0
     frames: list[np.ndarray] = []

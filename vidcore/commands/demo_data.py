@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def add_parser(sub):
     """Register the ``demo-data`` command."""
@@ -10,6 +12,7 @@ def add_parser(sub):
     parser.add_argument("--out", metavar="DIR", help="output folder (default: data/demo)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="regenerate even if complete")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
 
@@ -20,14 +23,32 @@ def _default_out(size: str):
     return base if size == "demo" else base.parent / size
 
 
+def _progress_bar(enabled: bool):
+    """A tqdm bar on stderr fed by the generator's ``progress(done, total)`` calls."""
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(desc="demo dataset", unit="clip", file=sys.stderr, delay=0.5)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, progress
+
+
 def run(args) -> int:
     """Generate (or find) the dataset and print its root."""
     from vidcore.data import demo  # imported here: the demo generator pulls in multiprocessing
 
     out = args.out or _default_out(args.size)
-    if args.force:
-        root = demo.generate_demo_dataset(out, size=args.size, seed=args.seed)
-    else:
-        root = demo.ensure_demo_dataset(out, size=args.size, seed=args.seed)
+    bar, progress = _progress_bar(not args.no_progress)
+    try:
+        generate = demo.generate_demo_dataset if args.force else demo.ensure_demo_dataset
+        root = generate(out, size=args.size, seed=args.seed, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
     print(root)
     return 0

@@ -698,10 +698,10 @@ def _check_not_bootstrapping() -> None:
                            "`if __name__ == '__main__':`")
 
 
-def _run_tasks(tasks: list, total: int, workers: int,
+def _run_tasks(tasks: list, done: int, total: int, workers: int,
                progress: Callable[[int, int], None] | None) -> None:
     if workers <= 1:
-        _report(map(_write_task, tasks), total, progress)
+        _report(map(_write_task, tasks), done, total, progress)
         return
     # spawn, not fork: the caller may be a threaded server (Streamlit), where fork is unsafe;
     # an executor, unlike multiprocessing.Pool, fails instead of respawning dead workers
@@ -709,15 +709,15 @@ def _run_tasks(tasks: list, total: int, workers: int,
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
     try:
         futures = [pool.submit(_write_task, task) for task in tasks]
-        _report((f.result() for f in as_completed(futures)), total, progress)
+        _report((f.result() for f in as_completed(futures)), done, total, progress)
     except BaseException:
         pool.shutdown(cancel_futures=True)  # do not finish the queue on error or Ctrl-C
         raise
     pool.shutdown()
 
 
-def _report(counts: Iterator[int], total: int, progress: Callable[[int, int], None] | None) -> None:
-    done = 0
+def _report(counts: Iterator[int], done: int, total: int,
+            progress: Callable[[int, int], None] | None) -> None:
     for count in counts:
         done += count
         if progress is not None:
@@ -832,18 +832,44 @@ def _exclusive(out_dir, size: str, seed: int):
 # ---------------------------------------------------------------- public entry points
 
 
+def _outputs(task: tuple) -> list[Path]:
+    """The files one task writes: its clip, and the time reverse for a pair's first class."""
+    class_name, group, clip, _, _, root = task
+    names = [class_name, *([_BACKWARD_OF[class_name]] if class_name in _BACKWARD_OF else [])]
+    return [Path(root, c, _video_name(c, group, clip)) for c in names]
+
+
+def _remove_temps(videos: Path) -> None:
+    """Delete hidden temp files a killed writer left (finished clips are never temps)."""
+    for folder in (d for d in videos.iterdir() if d.is_dir()):
+        for stale in folder.glob(".*.tmp.avi"):
+            stale.unlink(missing_ok=True)
+
+
+def _prepare(out: Path, spec: DemoSize, seed: int, total: int) -> None:
+    """Resume an unfinished demo of the same recipe (its clips are whole: writes are
+    atomic and clips deterministic), else start from an empty folder."""
+    if _read_marker(out) == _marker(spec, seed, total, complete=False):
+        _remove_temps(out / VIDEO_DIR)
+        log.info("resuming the unfinished demo dataset in %s", out)
+        return
+    _clear(out)
+    _write_marker(out, _marker(spec, seed, total, complete=False))  # "ours, unfinished"
+
+
 def _generate(out: Path, spec: DemoSize, seed: int, workers: int | None,
               progress: Callable[[int, int], None] | None) -> Path:
     start = time.perf_counter()
     plan = _plan(spec, seed)
-    _clear(out)
-    _write_marker(out, _marker(spec, seed, len(plan), complete=False))  # "ours, unfinished"
+    _prepare(out, spec, seed, len(plan))
     for c in DEMO_CLASSES:
         (out / VIDEO_DIR / c).mkdir(parents=True, exist_ok=True)
     root = str(out / VIDEO_DIR)
     tasks = [(c, g, k, seed, spec.name, root) for c, g, k in plan if c not in _FORWARD_OF]
-    workers = min(workers or _available_cpus(), len(tasks))
-    _run_tasks(tasks, len(plan), workers, progress)
+    todo = [t for t in tasks if not all(p.is_file() for p in _outputs(t))]
+    done = sum(len(_outputs(t)) for t in tasks) - sum(len(_outputs(t)) for t in todo)
+    workers = max(1, min(workers or _available_cpus(), len(todo)))
+    _run_tasks(todo, done, len(plan), workers, progress)
     _write_splits(out, plan)  # last, so a listed file always exists
     _write_marker(out, _marker(spec, seed, len(plan), complete=True))
     log.info("demo dataset %r (%d videos) written to %s in %.1f s",
@@ -853,7 +879,8 @@ def _generate(out: Path, spec: DemoSize, seed: int, workers: int | None,
 
 def generate_demo_dataset(out_dir, size: str = "demo", seed: int = 0, workers: int | None = None,
                           progress: Callable[[int, int], None] | None = None) -> Path:
-    """Generate the demo dataset from scratch, replacing a previous demo in ``out_dir``.
+    """Generate the demo dataset, replacing a previous demo in ``out_dir`` (an unfinished one
+    of the same size and seed is resumed: its clips are whole and deterministic).
 
     Args:
         out_dir: folder that receives ``UCF-101/``, ``ucfTrainTestlist/`` and the marker.
@@ -893,6 +920,22 @@ def ensure_demo_dataset(out_dir, size: str = "demo", seed: int = 0,
             return out / VIDEO_DIR
         log.info("demo dataset in %s is missing, incomplete or different: generating", out)
         return _generate(out, spec, seed, None, progress)
+
+
+def generation_state(out_dir, size: str = "demo", seed: int = 0) -> dict:
+    """How far the demo dataset in ``out_dir`` is (cheap: reads the marker, counts files).
+
+    Returns:
+        ``{"complete": bool, "done": clips on disk, "total": clips of the size}``.
+
+    Raises:
+        InputError: unknown size or negative seed.
+    """
+    spec, seed, out = _size(size), _check_seed(seed), Path(out_dir)
+    total = len(_plan(spec, seed))
+    complete = _is_complete(out, spec, seed)
+    return {"complete": complete, "total": total,
+            "done": total if complete else min(total, _count_videos(out / VIDEO_DIR))}
 
 
 def default_demo_dir() -> Path:

@@ -88,7 +88,13 @@ class Frames:
         return len(self.frame_ids)
 
 
-def _open(path: str | os.PathLike) -> cv2.VideoCapture:
+def open_capture(path: str | os.PathLike) -> cv2.VideoCapture:
+    """Open a video with OpenCV's FFmpeg backend, or raise ``VideoReadError`` saying why.
+
+    FFmpeg only: with ``CAP_ANY`` OpenCV falls back on its own MJPEG-AVI reader for a
+    file FFmpeg refused, and that reader prints parse errors to stderr unconditionally.
+    FFmpeg reads everything vidcore accepts, still images named ``.mp4`` included.
+    """
     path = str(path)
     if not os.path.isfile(path):
         raise VideoReadError(path, "no such file")
@@ -97,10 +103,10 @@ def _open(path: str | os.PathLike) -> cv2.VideoCapture:
     if not os.access(path, os.R_OK):  # else OpenCV would call it "not a video"
         raise VideoReadError(path, "permission denied: this user may not read the file")
     threads = [cv2.CAP_PROP_N_THREADS, DECODE_THREADS] if DECODE_THREADS else []
-    cap = cv2.VideoCapture(path, cv2.CAP_ANY, threads)
+    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, threads)
     if threads and not cap.isOpened():
         cap.release()
-        cap = cv2.VideoCapture(path)  # a backend without the thread option may still read it
+        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)  # a build without the thread option
     if not cap.isOpened():
         cap.release()
         raise VideoReadError(path, "not a video OpenCV can open (unsupported or corrupt container)")
@@ -143,7 +149,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     Raises:
         VideoReadError: the file is missing, empty, not a video, or has no frame.
     """
-    cap = _open(path)
+    cap = open_capture(path)
     try:
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -264,7 +270,7 @@ def read_frames(
 
 
 def _decode_file(path, wanted, size, seek: bool) -> _Decoded:
-    cap = _open(path)
+    cap = open_capture(path)
     try:
         return _decode_ids(cap, wanted, size, seek)
     finally:
@@ -313,7 +319,7 @@ def _times_disagree(times: dict[int, float], info: VideoInfo) -> bool:
 
 def _frame_times(path) -> np.ndarray | None:
     """Every frame's timestamp in seconds (the first at 0), or None if they are unusable."""
-    cap = _open(path)
+    cap = open_capture(path)
     try:
         stamps = []
         while cap.grab():
