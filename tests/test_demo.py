@@ -323,14 +323,14 @@ def test_interrupted_generation_resumes_keeping_what_was_written(tiny, tmp_path)
     root, _ = tiny
     out = tmp_path / "demo"
 
-    def killed_after_30(done: int, total: int) -> None:
-        if done >= 30:
+    def killed_after_80(done: int, total: int) -> None:
+        if done >= 80:
             raise _Killed
 
     with pytest.raises(_Killed):
-        demo.generate_demo_dataset(out, size="tiny", workers=1, progress=killed_after_30)
+        demo.generate_demo_dataset(out, size="tiny", workers=1, progress=killed_after_80)
     state = demo.generation_state(out, "tiny")
-    assert not state["complete"] and 30 <= state["done"] < state["total"] == 100
+    assert not state["complete"] and 80 <= state["done"] < state["total"] == 100
     kept = mtimes(out / "UCF-101")
     temp = leftover_temp(out / "UCF-101" / "Kick" / "v_Kick_g09_c01.avi")
     cli = subprocess.run([sys.executable, "-m", "vidcore", "demo-data", "--size", "tiny",

@@ -23,19 +23,24 @@ def _default_out(size: str):
     return base if size == "demo" else base.parent / size
 
 
-def _progress_bar(enabled: bool):
-    """A tqdm bar on stderr fed by the generator's ``progress(done, total)`` calls."""
-    if not enabled:
-        return None, None
-    from tqdm import tqdm
+class _ProgressBar:
+    """A tqdm bar on stderr, fed by the generator's ``progress(done, total)`` calls; made
+    on the first call, so a dataset that is already complete prints nothing."""
 
-    bar = tqdm(desc="demo dataset", unit="clip", file=sys.stderr, delay=0.5)
+    def __init__(self):
+        self._bar = None
 
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
 
-    return bar, progress
+            self._bar = tqdm(desc="demo dataset", unit="clip", total=total, file=sys.stderr)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        """Finish the bar's line (if one was drawn)."""
+        if self._bar is not None:
+            self._bar.close()
 
 
 def run(args) -> int:
@@ -43,10 +48,10 @@ def run(args) -> int:
     from vidcore.data import demo  # imported here: the demo generator pulls in multiprocessing
 
     out = args.out or _default_out(args.size)
-    bar, progress = _progress_bar(not args.no_progress)
+    bar = None if args.no_progress else _ProgressBar()
     try:
         generate = demo.generate_demo_dataset if args.force else demo.ensure_demo_dataset
-        root = generate(out, size=args.size, seed=args.seed, progress=progress)
+        root = generate(out, size=args.size, seed=args.seed, progress=bar)
     finally:
         if bar is not None:
             bar.close()
