@@ -14,9 +14,11 @@ Two answers per prediction, for the predicted class or any class the caller pick
 * **When** (``contributions``): leave one frame out. For each sampled frame the head
   scores the clip again without it (the fast-path features ``predict`` used, so the
   numbers belong to the same answer), and the contribution is how much the head's
-  own aggregator's score for the class drops: positive when the frame supports the
-  class, negative when it speaks against it. It works for every head and aggregator;
-  for the ``mean`` aggregator it is exactly ``(p_t - mean) / (T - 1)``.
+  own aggregator's score for the class drops (per-frame heads: the ``mean``
+  aggregator's, since a vote share moves in whole frames): positive when the frame
+  supports the class, negative when it speaks against it. It works for every head;
+  for ``mean`` it is exactly ``(p_t - mean) / (T - 1)``, so those sum to 0. A clip
+  the head is sure of shows contributions near 0: no single frame decides it.
 
 The graph is built on demand (``Explainer(model)``, a second or two) and reusable.
 """
@@ -50,7 +52,7 @@ class Explanation:
     Attributes:
         class_name: the class explained.
         label: its index.
-        aggregator: whose score the contributions move (the head's own one).
+        aggregator: whose score the contributions move (``contribution_aggregator``).
         score: that aggregator's score for the class on all frames.
         heatmaps: ``(T, H, W)`` float32 in [0, 1], each frame's size as decoded.
         contributions: ``(T,)`` drop of ``score`` when the frame is left out.
@@ -146,8 +148,8 @@ class Explainer:
         """
         if len(images) != len(feats):
             raise InputError(f"{len(images)} frames but {len(feats)} feature rows")
-        label, aggregator = self._label(feats, class_name), self.model.primary
-        scores = contributions(self.model, feats, label)
+        label, aggregator = self._label(feats, class_name), contribution_aggregator(self.model)
+        scores = contributions(self.model, feats, label, aggregator)
         return Explanation(self.model.classes[label], label, aggregator, scores[0],
                            self.heatmaps(np.asarray(images), label), scores[1],
                            np.asarray(feats.timestamps), np.asarray(feats.frame_ids))
@@ -230,18 +232,32 @@ def _logit_function(model: TrainedModel):
     return logits
 
 
-def contributions(model: TrainedModel, feats: VideoFeatures, label: int
-                  ) -> tuple[float, np.ndarray]:
-    """Leave-one-frame-out: the primary aggregator's score for ``label`` on all frames,
-    and per frame how much it drops without that frame (the whole score for one frame)."""
-    full = aggregate(model.predict_features(feats), model.primary).scores[label]
+def contribution_aggregator(model: TrainedModel) -> str:
+    """The aggregator contributions are measured on: the head's own one, except ``mean``
+    for per-frame heads (a vote share moves in steps of whole frames, or not at all)."""
+    return "mean" if model.spec.kind == "frame" else model.primary
+
+
+def contributions(model: TrainedModel, feats: VideoFeatures, label: int,
+                  aggregator: str | None = None) -> tuple[float, np.ndarray]:
+    """Leave-one-frame-out: the aggregator's score for ``label`` on all frames, and per
+    frame how much it drops without that frame (the whole score for a one-frame clip).
+
+    Args:
+        model: the trained model.
+        feats: the clip's features.
+        label: the class.
+        aggregator: default ``contribution_aggregator(model)``.
+    """
+    aggregator = aggregator or contribution_aggregator(model)
+    full = aggregate(model.predict_features(feats), aggregator).scores[label]
     n = len(feats)
     if n == 1:
         return float(full), np.array([full], np.float64)
     keep = [np.delete(np.arange(n), t) for t in range(n)]
     rest = model.predict_many([VideoFeatures(feats.features[k], feats.timestamps[k],
                                              feats.frame_ids[k]) for k in keep])
-    left = np.array([aggregate(out, model.primary).scores[label] for out in rest])
+    left = np.array([aggregate(out, aggregator).scores[label] for out in rest])
     return float(full), (full - left).astype(np.float64)
 
 
