@@ -323,7 +323,8 @@ def check_bundle(folder: Path, name: str) -> dict:
                              f"and this vidcore has {local}; its features would differ")
         model = load_trained(folder)
     except (InputError, KeyError, TypeError, ValueError) as err:
-        raise InputError(f"{name}: refused, {err}") from None
+        reason = str(err).replace(str(folder), "the bundle")  # not our staging path
+        raise InputError(f"{name}: refused, {reason}") from None
     _check_shapes(model, spec.feature_dim, classes, name)
     return config
 
