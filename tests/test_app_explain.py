@@ -4,56 +4,19 @@ on the tiny world (a temporal head on a randomly initialised backbone, 4 frames)
 from __future__ import annotations
 
 import io
-import sys
 import zipfile
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests import app_world
+from tests import test_app as shared
 from vidcore import export, runs
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _keep_main_module():
-    """AppTest registers app.py as ``__main__``; put the real one back (see test_app.py)."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
-
-
-@pytest.fixture(scope="module")
-def world():
-    yield app_world.tiny_world()
-    app_world.cleanup()
-
-
-@pytest.fixture
-def runs_dir(world, tmp_path):
-    return world.runs_with_model(tmp_path / "runs")
-
-
-@pytest.fixture
-def app(world, runs_dir, monkeypatch):
-    for key, value in world.env(runs_dir).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("VIDCORE_DATA_ROOTS", raising=False)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    return at
-
-
-def open_page(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(elements) -> str:
-    return " ".join(str(e.value) for e in elements)
+# test_app.py's fixtures and helpers, shared rather than copied (pytest finds fixtures
+# by the module's names; the tiny world is built once per process either way).
+_keep_main_module, world, runs_dir, app = (shared._keep_main_module, shared.world,
+                                           shared.runs_dir, shared.app)
+open_page, texts = shared.open_page, shared.texts
 
 
 def ui_run_choice() -> str:
