@@ -56,7 +56,8 @@ player, grid = st.columns([2, 3])
 with player:
     ui.show_media(*result["preview"])
 with grid, st.container(key="frame-grid"):
-    st.markdown(f"**The {len(result['thumbs'])} sampled frames** and each one's top class")
+    st.markdown(f"**The {len(result['thumbs'])} sampled frames** and "
+                + ("where the evidence lies" if looked else "each one's top class"))
     cells = [] if looked else list(zip(result["thumbs"], prediction["frames"], strict=True))
     for start in range(0, len(cells), GRID):
         for col, (image, frame) in zip(st.columns(GRID), cells[start:start + GRID],

@@ -145,6 +145,16 @@ def test_contributions_show_which_frames_carry_the_verdict(model, explained):
         assert (gap > 0) == first_half_wins, (name, drops)
 
 
+def test_a_sure_answer_still_shows_its_supporting_frames(explained):
+    """Log-odds drops: clips the head is 99.9% sure of still get contributions that
+    mostly support the answer, and shares whose absolute values sum to 1."""
+    for name, (*_, result) in explained.items():
+        assert result.contributions.sum() > 0, (name, result.contributions)
+        assert np.abs(result.contributions).max() > 0.05, (name, result.contributions)
+        assert np.abs(result.shares()).sum() == pytest.approx(1.0)
+        assert result.ranking()[0] == int(np.argmax(result.contributions))
+
+
 def frame_model(model) -> TrainedModel:
     """A per-frame MLP (random weights) on the demo model's features."""
     head = create_head("frame_mlp", 1280, len(model.classes))
@@ -160,7 +170,7 @@ def test_per_frame_head_contributions_are_the_mean_rule_and_sum_to_zero(model, e
     frame = frame_model(model)
     feats = explained["Kick"][3]
     probs = frame.predict_features(feats).frame_probs[:, 3]
-    full, drops = contributions(frame, feats, 3)
+    full, drops = contributions(frame, feats, 3, log_odds=False)
     assert full == pytest.approx(probs.mean(), abs=1e-6)
     np.testing.assert_allclose(drops, (probs - probs.mean()) / (FRAMES - 1), atol=1e-6)
     assert abs(drops.sum()) < 1e-6

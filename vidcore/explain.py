@@ -13,12 +13,13 @@ Two answers per prediction, for the predicted class or any class the caller pick
   are upsampled to the frame as decoded and scaled to [0, 1] per frame.
 * **When** (``contributions``): leave one frame out. For each sampled frame the head
   scores the clip again without it (the fast-path features ``predict`` used, so the
-  numbers belong to the same answer), and the contribution is how much the head's
-  own aggregator's score for the class drops (per-frame heads: the ``mean``
-  aggregator's, since a vote share moves in whole frames): positive when the frame
-  supports the class, negative when it speaks against it. It works for every head;
-  for ``mean`` it is exactly ``(p_t - mean) / (T - 1)``, so those sum to 0. A clip
-  the head is sure of shows contributions near 0: no single frame decides it.
+  numbers belong to the same answer), and the contribution is how far the head's own
+  aggregator's score for the class drops (per-frame heads: the ``mean`` aggregator's,
+  since a vote share moves in whole frames), in log-odds: a sure answer (99.99%) still
+  shows which frames hold it up, where a drop in probability would read 0 for every
+  frame. Positive when the frame supports the class, negative when it speaks against
+  it; ``shares`` divides them by their absolute sum. In probability (``log_odds=False``)
+  the ``mean`` aggregator's drop is exactly ``(p_t - mean) / (T - 1)``, summing to 0.
 
 The graph is built on demand (``Explainer(model)``, a second or two) and reusable.
 """
@@ -55,7 +56,7 @@ class Explanation:
         aggregator: whose score the contributions move (``contribution_aggregator``).
         score: that aggregator's score for the class on all frames.
         heatmaps: ``(T, H, W)`` float32 in [0, 1], each frame's size as decoded.
-        contributions: ``(T,)`` drop of ``score`` when the frame is left out.
+        contributions: ``(T,)`` drop of ``score``'s log-odds when the frame is left out.
         timestamps: ``(T,)`` seconds.
         frame_ids: ``(T,)`` frame numbers.
     """
@@ -73,12 +74,17 @@ class Explanation:
         """Frame positions, the most supporting first."""
         return [int(i) for i in np.argsort(-self.contributions, kind="stable")]
 
+    def shares(self) -> np.ndarray:
+        """Contributions over their absolute sum (all 0 when no frame matters)."""
+        total = float(np.abs(self.contributions).sum())
+        return self.contributions / total if total > 0 else np.zeros_like(self.contributions)
+
     def to_dict(self, files: list[dict] | None = None) -> dict:
         """Plain dict for JSON (heatmaps left out; ``files`` adds each frame's file names)."""
         frames = [{"time": round(float(t), 4), "frame_id": int(f),
-                   "contribution": round(float(c), 6)}
-                  for t, f, c in zip(self.timestamps, self.frame_ids, self.contributions,
-                                     strict=True)]
+                   "contribution": round(float(c), 6), "share": round(float(sh), 4)}
+                  for t, f, c, sh in zip(self.timestamps, self.frame_ids, self.contributions,
+                                         self.shares(), strict=True)]
         for frame, names in zip(frames, files or [], strict=False):
             frame.update(names)
         return {"class": self.class_name, "aggregator": self.aggregator,
@@ -239,26 +245,36 @@ def contribution_aggregator(model: TrainedModel) -> str:
 
 
 def contributions(model: TrainedModel, feats: VideoFeatures, label: int,
-                  aggregator: str | None = None) -> tuple[float, np.ndarray]:
+                  aggregator: str | None = None, log_odds: bool = True
+                  ) -> tuple[float, np.ndarray]:
     """Leave-one-frame-out: the aggregator's score for ``label`` on all frames, and per
-    frame how much it drops without that frame (the whole score for a one-frame clip).
+    frame how far it drops without that frame (a one-frame clip: down to chance, 1/C).
 
     Args:
         model: the trained model.
         feats: the clip's features.
         label: the class.
         aggregator: default ``contribution_aggregator(model)``.
+        log_odds: measure drops in log-odds (default) or in probability.
     """
     aggregator = aggregator or contribution_aggregator(model)
-    full = aggregate(model.predict_features(feats), aggregator).scores[label]
+    full = float(aggregate(model.predict_features(feats), aggregator).scores[label])
     n = len(feats)
     if n == 1:
-        return float(full), np.array([full], np.float64)
-    keep = [np.delete(np.arange(n), t) for t in range(n)]
-    rest = model.predict_many([VideoFeatures(feats.features[k], feats.timestamps[k],
-                                             feats.frame_ids[k]) for k in keep])
-    left = np.array([aggregate(out, aggregator).scores[label] for out in rest])
-    return float(full), (full - left).astype(np.float64)
+        left = np.array([1.0 / len(model.classes)])
+    else:
+        keep = [np.delete(np.arange(n), t) for t in range(n)]
+        rest = model.predict_many([VideoFeatures(feats.features[k], feats.timestamps[k],
+                                                 feats.frame_ids[k]) for k in keep])
+        left = np.array([aggregate(out, aggregator).scores[label] for out in rest], np.float64)
+    scale = _log_odds if log_odds else np.asarray
+    return full, (scale(full) - scale(left)).astype(np.float64)
+
+
+def _log_odds(p):
+    # float32 probabilities resolve about 1e-7 next to 1: clip there, not at infinity
+    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
 
 
 def overlay(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:

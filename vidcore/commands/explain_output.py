@@ -32,7 +32,8 @@ def explain_and_print(args) -> int:
     print(f"evidence for {result.class_name} ({result.aggregator} score {result.score:.3f}); "
           f"heatmaps in {args.explain}; frames, most supporting first:")
     frames = data["explanation"]["frames"]
-    print_table([[f"{frames[i]['time']:.2f}s", f"{frames[i]['contribution']:+.4f}",
-                  frames[i]["overlay"], frames[i]["heatmap"]] for i in result.ranking()],
-                ["time", "contribution", "overlay", "heatmap"])
+    print_table([[f"{frames[i]['time']:.2f}s", f"{frames[i]['share']:+.0%}",
+                  f"{frames[i]['contribution']:+.3f}", frames[i]["overlay"],
+                  frames[i]["heatmap"]] for i in result.ranking()],
+                ["time", "share", "log-odds drop", "overlay", "heatmap"])
     return 0
