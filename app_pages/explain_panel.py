@@ -80,10 +80,10 @@ def frame_grid(run_dir: str, model, source: tuple, prediction: dict, thumbs: lis
     data = _explanation(run_dir, source, chosen)
     info, rank = data["explanation"], {f: i for i, f in enumerate(data["ranking"])}
     st.caption(f"Red: where the evidence for **{chosen}** lies in each frame. Under each "
-               f"frame, its share of the evidence: how far the {info['aggregator']} score "
-               f"for {chosen} ({info['score']:.1%}) falls without that frame, in log-odds, "
-               "over the sum for all frames (negative: the frame speaks against it); "
-               "#1 is the most decisive frame.")
+               "frame, its rank (#1: the most decisive) and its share of the evidence: how "
+               f"far the {info['aggregator']} score for {chosen} ({info['score']:.1%}) "
+               "falls without that frame, in log-odds, over the sum for all frames "
+               "(negative: the frame speaks against it).")
     cells = list(zip(thumbs, data["heatmaps"], info["frames"], strict=True))
     for start in range(0, len(cells), columns):
         for col, (i, (image, heat, frame)) in zip(
@@ -91,5 +91,5 @@ def frame_grid(run_dir: str, model, source: tuple, prediction: dict, thumbs: lis
                 strict=False):
             small = cv2.resize(heat, image.shape[1::-1], interpolation=cv2.INTER_AREA)
             col.image(explain.overlay(image, np.clip(small, 0, 1), opacity),
-                      caption=f"{frame['time']:.2f} s · {frame['share']:+.0%} of the "
-                      f"evidence · #{rank[i] + 1}")
+                      caption=f"{frame['time']:.2f} s · #{rank[i] + 1} · "
+                      f"{frame['share']:+.0%}")
