@@ -219,3 +219,46 @@ def test_cli_explain_class_needs_a_folder(tmp_path, capsys):
 
     assert main(["predict", str(tmp_path / "clip.avi"), "--explain-class", "Kick"]) == 2
     assert "--explain-class needs --explain DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["vgg16", "mobilenet_v2"])
+def test_keras_application_backbones_split_at_their_last_conv_map(name):
+    """A flattened map (VGG16) and a nested core ending in pooling (MobileNetV2): the
+    trunk gives the 7x7 map, and pooling it gives exactly the backbone's features."""
+    from vidcore.explain import split_backbone
+    from vidcore.models.backbones import create_backbone
+
+    backbone = create_backbone(name, weights=None)
+    trunk, pool = split_backbone(backbone)
+    x = np.random.default_rng(0).integers(0, 256, (2, 224, 224, 3)).astype(np.float32)
+    conv = trunk(x)
+    assert tuple(conv.shape[:3]) == (2, 7, 7)
+    np.testing.assert_allclose(np.asarray(pool(conv)), np.asarray(backbone(x)), atol=1e-5)
+
+
+def linear_model(model) -> TrainedModel:
+    """A linear head (random arrays) on the demo model's features."""
+    from vidcore.models.heads import LinearHead
+
+    rng = np.random.default_rng(1)
+    classes = len(model.classes)
+    head = LinearHead(rng.normal(0, 0.05, (classes, 1280)).astype(np.float32),
+                      rng.normal(size=classes).astype(np.float32),
+                      np.zeros(1280, np.float32), np.ones(1280, np.float32))
+    return TrainedModel(model.run_dir, {**model.config, "head": "linear"}, model.classes,
+                        get_head("linear"), linear=head)
+
+
+@pytest.mark.parametrize("kind", ["temporal", "frame", "linear"])
+def test_the_gradient_graph_ends_in_the_heads_own_logits(model, explained, kind):
+    """softmax of the graph's logits == the probabilities the head itself gives."""
+    from vidcore.explain import _logit_function
+
+    head = {"temporal": model, "frame": frame_model(model), "linear": linear_model(model)}[kind]
+    feats = explained["Punch"][3]
+    logits = np.asarray(_logit_function(head)(feats.features.astype(np.float32)))
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    output = head.predict_features(feats)
+    expected = output.frame_probs if kind == "frame" else output.clip_probs[None]
+    np.testing.assert_allclose(probs, expected, atol=1e-5)

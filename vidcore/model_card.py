@@ -61,7 +61,10 @@ def model_card(config: dict, classes: list[str], report: dict | None, status: di
              f"- training videos: {status.get('train_videos', 'unknown')}, validation videos: "
              f"{status.get('val_videos', 'unknown')}", "",
              "## Input", "", f"- frames: {sampler_rule(config['sampler'])}",
-             f"- backbone: `{config.get('backbone')}`, weights `{config.get('weights')}`", "",
+             f"- backbone: `{config.get('backbone')}`, weights `{config.get('weights')}`",
+             f"- TFLite / SavedModel exports: uint8 frames `[K, 224, 224, 3]` in, the clip's "
+             f"probabilities `[{len(classes)}]` out, in the class order above "
+             f"({_export_output(config.get('head'))})", "",
              "## Metrics (test split)", ""]
     lines += _metrics(report)
     lines += ["", "## Limits", "",
@@ -71,6 +74,15 @@ def model_card(config: dict, classes: list[str], report: dict | None, status: di
               "- Per-frame answers (mode, mean) cannot tell apart actions that differ only in "
               "time order; the temporal head can.", ""]
     return "\n".join(lines)
+
+
+def _export_output(head: str | None) -> str:
+    from vidcore.models.heads import get_head
+
+    kind = get_head(head).kind if head else "temporal"
+    return {"frame": "the mean of the per-frame probabilities: the `mean` aggregator",
+            "linear": "the linear head on the mean frame features: the `linear` aggregator",
+            }.get(kind, "the temporal head's clip output: the `temporal` aggregator")
 
 
 def _metrics(report: dict | None) -> list[str]:
