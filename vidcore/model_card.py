@@ -42,11 +42,16 @@ def sampler_rule(sampler_config: dict) -> str:
     """Which frames of a clip the model expects, in words."""
     sampler = sampler_from_config(sampler_config)
     cfg = sampler.config()
-    where = {"uniform": f"{cfg.get('frames')} frames at evenly spaced times from the first "
-                        "to the last frame",
-             "segments": f"{cfg.get('frames')} equal segments of the clip, one frame from "
-                         "the middle of each",
-             "fps": f"{cfg.get('rate')} frames per second of video time"}.get(cfg["name"], "")
+    k = cfg.get("frames")
+    if cfg["name"] == "uniform" and k == 1:
+        return f"`{describe(sampler)}`: the first frame of the clip; {FRAME_RULE}."
+    where = {"uniform": f"of a clip of N frames, frames round(i * (N - 1) / {k - 1 if k else 0}) "
+                        f"for i = 0..{k - 1 if k else 0} (evenly spaced, first and last "
+                        "included)",
+             "segments": f"of a clip of N frames, frames floor((i + 0.5) * N / {k}) for "
+                         f"i = 0..{k - 1 if k else 0} (the middle of {k} equal segments)",
+             "fps": f"{cfg.get('rate')} frames per second of video time, by the frames' "
+                    "timestamps"}.get(cfg["name"], "")
     return f"`{describe(sampler)}`: {where}, in temporal order; {FRAME_RULE}."
 
 
