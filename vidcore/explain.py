@@ -44,6 +44,7 @@ from vidcore.models.heads import TrainedModel
 # The softmax Dense layer that gives each Keras head's answer, by head kind.
 _CLIP_LAYER = {"frame": "probs", "temporal": "clip"}
 _POOLING = ("GlobalAveragePooling2D", "Flatten")
+CHUNK = 8  # frames whose gradient graph is held at once
 
 
 @dataclass
@@ -108,37 +109,49 @@ class Explainer:
         self.model = model
         self.size = get_spec(model.config["backbone"]).input_size
         spec = model.feature_spec
-        self._trunk, self._pool = split_backbone(create_backbone(spec.backbone, spec.weights))
+        backbone = create_backbone(spec.backbone, spec.weights)
+        self._trunk, self._pool = split_backbone(backbone)
+        self._dim = int(backbone.output_shape[-1])
         self._logits = _logit_function(model)
         self._lock = threading.Lock()
-        sig = [tf.TensorSpec([None, self.size, self.size, 3], tf.float32),
-               tf.TensorSpec([], tf.int32)]
+        frames = tf.TensorSpec([None, self.size, self.size, 3], tf.float32)
+        self._features = tf.function(lambda x: self._pool(self._trunk(x, training=False)),
+                                     input_signature=[frames], reduce_retracing=True)
+        sig = [frames, tf.TensorSpec([None, self._dim], tf.float32),
+               tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)]
         self._cam = tf.function(self._grad_cam, input_signature=sig, reduce_retracing=True)
 
-    def _grad_cam(self, frames, label):
+    def _grad_cam(self, frames, others, start, label):
+        """Maps of ``frames``, the clip's frames ``start..`` (the other frames' features
+        in ``others``, held constant: the gradient graph of a chunk only)."""
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
             conv = self._trunk(frames, training=False)
             tape.watch(conv)
-            logits = self._logits(self._pool(conv))
-            target = tf.reduce_sum(logits[..., label])
+            feats = tf.concat([others[:start], self._pool(conv), others[start:]], 0)
+            target = tf.reduce_sum(self._logits(feats)[..., label])
         grads = tape.gradient(target, conv)
         weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
         return tf.nn.relu(tf.reduce_sum(weights * conv, axis=-1))
 
     def heatmaps(self, images: np.ndarray, label: int) -> np.ndarray:
-        """Grad-CAM maps ``(T, H, W)`` in [0, 1] of uint8 RGB frames ``(T, H, W, 3)``."""
+        """Grad-CAM maps ``(T, H, W)`` in [0, 1] of uint8 RGB frames ``(T, H, W, 3)``.
+
+        At most ``CHUNK`` frames' gradient graph is held at once, so a 120-frame clip
+        needs the memory of 8 (plus every frame's feature vector).
+        """
         small = np.stack([resize_frame(im, (self.size, self.size)) for im in images])
+        small = small.astype(np.float32)
         with self._lock:
-            cams = self._cam(small.astype(np.float32), np.int32(label)).numpy()
-        height, width = images.shape[1:3]
-        out = np.empty((len(images), height, width), np.float32)
-        for i, cam in enumerate(cams):
-            big = cv2.resize(cam, (width, height), interpolation=cv2.INTER_LINEAR)
-            peak = float(big.max())
-            out[i] = np.clip(big / peak, 0.0, 1.0) if peak > 0 else 0.0
-        return out
+            feats = (np.concatenate([self._features(small[i:i + CHUNK]).numpy()
+                                     for i in range(0, len(small), CHUNK)])
+                     if len(small) > CHUNK else np.zeros((0, self._dim), np.float32))
+            cams = np.concatenate([
+                self._cam(small[i:i + CHUNK], np.delete(feats, np.s_[i:i + CHUNK], 0),
+                          np.int32(i), np.int32(label)).numpy()
+                for i in range(0, len(small), CHUNK)])
+        return _upsampled(cams, images.shape[1:3])
 
     def explain(self, images: np.ndarray, feats: VideoFeatures,
                 class_name: str | None = None) -> Explanation:
@@ -168,6 +181,17 @@ class Explainer:
             raise InputError(f"unknown class {class_name!r}; this model knows "
                              f"{', '.join(classes)}")
         return classes.index(class_name)
+
+
+def _upsampled(cams: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Coarse maps ``(T, h, w)`` resized to ``size`` (height, width), each scaled to [0, 1]."""
+    height, width = size
+    out = np.empty((len(cams), height, width), np.float32)
+    for i, cam in enumerate(cams):
+        big = cv2.resize(cam, (width, height), interpolation=cv2.INTER_LINEAR)
+        peak = float(big.max())
+        out[i] = np.clip(big / peak, 0.0, 1.0) if peak > 0 else 0.0
+    return out
 
 
 def split_backbone(backbone):
