@@ -149,6 +149,22 @@ def _link(name: str) -> zipfile.ZipInfo:
     return info
 
 
+def _encrypted(data: bytes, name: bytes = b"LICENSES.md") -> bytes:
+    """The zip with ``name`` marked encrypted in the central directory (zipfile itself
+    never writes that flag): reading it needs a password."""
+    at = data.index(b"PK\x01\x02")
+    while data[at + 46:at + 46 + len(name)] != name:
+        at = data.index(b"PK\x01\x02", at + 4)
+    flags = int.from_bytes(data[at + 8:at + 10], "little") | 0x1
+    return data[:at + 8] + flags.to_bytes(2, "little") + data[at + 10:]
+
+
+def _corrupted(data: bytes) -> bytes:
+    """A zip whose model.keras data is damaged (its header and CRC unchanged)."""
+    at = data.index(b"model.keras") + 200
+    return data[:at] + bytes(b ^ 0xFF for b in data[at:at + 64]) + data[at + 64:]
+
+
 def hostile(entries: dict[str, bytes], case: str) -> bytes:
     """The good bundle's entries, made hostile in one way."""
     config = json.loads(entries["config.json"])
@@ -170,6 +186,8 @@ def hostile(entries: dict[str, bytes], case: str) -> bytes:
         "lambda": lambda e: rezip({**e, "model.keras": _lambda_model()}),
         "pickle": lambda e: rezip({**e, "scaling.npz": _pickled_npz()}),
         "not-zip": lambda e: b"PK\x03\x04 but not really a zip" * 10,
+        "encrypted": lambda e: _encrypted(rezip(e)),
+        "corrupt": lambda e: _corrupted(rezip(e)),
     }
     return change[case](dict(entries))
 
@@ -188,6 +206,8 @@ REFUSALS = {
     "lambda": "refused, cannot load the model",
     "pickle": "refused, cannot load the model",
     "not-zip": "is not a zip file",
+    "encrypted": "entry LICENSES.md cannot be read .*encrypted",
+    "corrupt": "entry model.keras cannot be read",
 }
 
 

@@ -30,6 +30,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,7 @@ ENTRY_LIMITS = {MANIFEST: 1 << 16, runs.CONFIG: 1 << 16, runs.CLASSES: 1 << 20,
                 runs.LINEAR_MODEL: 512 << 20, runs.SCALING: 64 << 20,
                 CARD: 1 << 20, LICENSE_NOTES: 1 << 16}
 REQUIRED = (MANIFEST, runs.CONFIG, runs.CLASSES)
+MAX_BUNDLE = sum(ENTRY_LIMITS.values())  # bytes of the zip file itself, at most
 MAX_RATIO = 200  # a compression ratio above this is a zip bomb, not a model
 # The run config keys a bundle carries; the rest (store folder, dataset paths) stay here.
 PORTABLE_KEYS = ("dataset", "format", "split", "test_fraction", "split_seed", "backbone",
@@ -213,6 +215,9 @@ def import_bundle(bundle: str | os.PathLike, root: str | os.PathLike | None = No
     path = Path(bundle).expanduser()
     if not path.is_file():
         raise InputError(f"bundle {path} does not exist; give a .zip made by 'vidcore export'")
+    if path.stat().st_size > MAX_BUNDLE:
+        raise InputError(f"{path.name}: refused, {path.stat().st_size} bytes is more than a "
+                         f"bundle can hold ({MAX_BUNDLE})")
     return import_bundle_bytes(path.read_bytes(), path.name, root)
 
 
@@ -254,8 +259,11 @@ def read_entries(data: bytes, name: str) -> dict[str, bytes]:
             _check_entry(info, name, out)
             try:
                 out[info.filename] = _read_bounded(zf, info)
-            except (zipfile.BadZipFile, OSError, ValueError) as err:
-                raise InputError(f"{name}: entry {info.filename} is damaged ({err})") from None
+            # RuntimeError: encrypted; NotImplementedError: unknown compression
+            except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError,
+                    zlib.error) as err:
+                raise InputError(f"{name}: refused, entry {info.filename} cannot be read "
+                                 f"({err})") from None
     missing = [n for n in REQUIRED if n not in out]
     if missing:
         raise InputError(f"{name} is not a vidcore bundle: it lacks {', '.join(missing)}")
