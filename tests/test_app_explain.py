@@ -52,6 +52,17 @@ def test_predict_shows_heatmap_overlays_ranked_by_contribution(app, world):
     assert len(captions(app)) == app_world.FRAMES
 
 
+def test_predict_explains_an_upload_too(app, tmp_path):
+    from tests.conftest import write_video
+
+    open_page(app, "predict")
+    clip = write_video(tmp_path / "my clip.avi", 40, size=(160, 120))
+    app.file_uploader[0].set_value(("my clip.avi", clip.read_bytes(), "video/x-msvideo")).run()
+    app.toggle(key="explain-on").set_value(True).run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert len([c for c in captions(app) if " · #" in c]) == app_world.FRAMES
+
+
 def test_predict_and_evaluate_offer_each_export_format(app):
     for page in ("predict", "evaluate"):
         open_page(app, page)
