@@ -6,10 +6,12 @@ import streamlit as st
 
 import charts
 import ui
+from app_pages import model_transfer
 from vidcore import runs, tables
 
 st.title("Evaluate")
 run_dir = ui.pick_model()
+model_transfer.panel(run_dir)
 report = ui.cached_report(run_dir, ui.mtime_ns(f"{run_dir}/{runs.REPORT}"))
 if report is None:
     st.info("This model has not been evaluated yet. Evaluation reads every test clip of the "

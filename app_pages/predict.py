@@ -6,6 +6,7 @@ import streamlit as st
 
 import charts
 import ui
+from app_pages import explain_panel, model_transfer
 from vidcore import tables, webio
 from vidcore.data.sampling import describe
 
@@ -30,12 +31,14 @@ if source == UPLOAD:
                 f"{limit} MB), or pick a test clip of the dataset above.", icon=":material/upload:")
         st.stop()
     result = ui.predict_upload(run_dir, upload.name, upload.getvalue())
+    clip_source = ("upload", upload.name, upload.getvalue())
 else:
     index = ui.current_index()
     clips = [r.path for r in (index.test or index.records)]
     clip = st.selectbox("Test clip", clips, key="predict-clip",
                         help="Test clips of the dataset chosen in the sidebar.")
-    result = ui.predict_file(run_dir, str(index.path_of(index.find(clip))))
+    clip_source = ("file", str(index.path_of(index.find(clip))))
+    result = ui.predict_file(run_dir, clip_source[1])
 
 prediction = result["prediction"]
 note = prediction.get("sampling_note")
@@ -48,20 +51,26 @@ with st.container(key="answers"):
         col.metric(f"{answer['title']}{own}", answer["label"], answer["confidence_text"],
                    delta_color="off", delta_arrow="off", border=True)
 
+looked = explain_panel.switch()
 player, grid = st.columns([2, 3])
 with player:
     ui.show_media(*result["preview"])
 with grid, st.container(key="frame-grid"):
-    st.markdown(f"**The {len(result['thumbs'])} sampled frames** and each one's top class")
-    cells = list(zip(result["thumbs"], prediction["frames"], strict=True))
+    st.markdown(f"**The {len(result['thumbs'])} sampled frames** and "
+                + ("where the evidence lies" if looked else "each one's top class"))
+    cells = [] if looked else list(zip(result["thumbs"], prediction["frames"], strict=True))
     for start in range(0, len(cells), GRID):
         for col, (image, frame) in zip(st.columns(GRID), cells[start:start + GRID],
                                        strict=False):
             best, prob = frame["top"][0]
             col.image(image, caption=f"{frame['time']:.2f} s · {best} {prob:.0%}")
+    if looked:
+        explain_panel.frame_grid(run_dir, model, clip_source, prediction, result["thumbs"], GRID)
 
 st.subheader("Predictions over time")
 st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction)))
 st.download_button("Download the prediction (JSON)", json.dumps(prediction, indent=2),
                    file_name="prediction.json", mime="application/json",
                    icon=":material/download:", on_click="ignore")
+with st.expander("Take this model away", icon=":material/download:"):
+    model_transfer.downloads(run_dir)

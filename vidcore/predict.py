@@ -22,7 +22,7 @@ import numpy as np
 
 from vidcore import features, runs
 from vidcore.data.sampling import cap_note
-from vidcore.data.video import VideoInfo, probe
+from vidcore.data.video import Frames, VideoInfo, probe
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
 from vidcore.models.heads import ModelOutput, TrainedModel, load_trained
@@ -59,6 +59,14 @@ def predict(model: TrainedModel | str | os.PathLike | None, video: str | os.Path
         InputError: the video is missing or cannot be decoded (``VideoReadError``).
         RunError: no usable model.
     """
+    return predict_with_frames(model, video, top_k)[0]
+
+
+def predict_with_frames(model: TrainedModel | str | os.PathLike | None,
+                        video: str | os.PathLike, top_k: int = 5
+                        ) -> tuple[Prediction, Frames, features.VideoFeatures]:
+    """``predict``, also handing back the sampled frames as decoded and their features
+    (what ``vidcore.explain`` needs to explain the same answer)."""
     path, info = check_video(video)
     if not isinstance(model, TrainedModel):
         model = load_model(model)
@@ -72,7 +80,7 @@ def predict(model: TrainedModel | str | os.PathLike | None, video: str | os.Path
         note += ("; the run's sampler has no cap, so predictions apply this one to keep "
                  "long clips quick")
     prediction.sampling_note = note
-    return prediction
+    return prediction, frames, feats
 
 
 def bounded_spec(spec: features.FeatureSpec) -> features.FeatureSpec:

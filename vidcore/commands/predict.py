@@ -13,6 +13,12 @@ def add_parser(sub):
                         help="run directory (default: the active model, else the demo model)")
     parser.add_argument("--top", type=int, default=3, metavar="K", help="classes per frame (3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--explain", metavar="DIR",
+                        help="write per sampled frame a heatmap overlay (PNG) and the raw "
+                        "heatmap (.npy) into DIR; frame contributions join the output")
+    parser.add_argument("--explain-class", metavar="CLASS",
+                        help="with --explain: the class to find evidence for "
+                        "(default: the model's answer)")
     return parser
 
 
@@ -20,6 +26,10 @@ def run(args) -> int:
     """Predict and print the answer of every aggregator, then the frames."""
     from vidcore.predict import predict
 
+    if args.explain or args.explain_class:
+        from vidcore.commands.explain_output import explain_and_print
+
+        return explain_and_print(args)
     result = predict(args.model, args.video, top_k=max(1, args.top)).to_dict()
     if args.json:
         print_json(result)

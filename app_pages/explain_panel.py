@@ -1,0 +1,95 @@
+"""The Predict page's "Show where the model looked": heatmap overlays and decisive frames.
+
+A thin shell over ``vidcore.explain``: the explainer (backbone and head as one float32
+graph) is built once per model version, each explanation is cached per clip and class;
+moving the opacity slider only re-blends the cached maps.
+"""
+
+import hashlib
+
+import cv2
+import numpy as np
+import streamlit as st
+
+import ui
+from vidcore import explain, runs, webio
+
+SWITCH_KEY, CLASS_KEY, OPACITY_KEY = "explain-on", "explain-class", "explain-opacity"
+
+
+def switch() -> bool:
+    """The switch; True when the frame grid should show the heatmaps."""
+    return st.toggle("Show where the model looked", key=SWITCH_KEY,
+                     help="Grad-CAM heatmaps of the evidence for a class in each sampled "
+                     "frame, and how much each frame contributes to the clip's answer.")
+
+
+@st.cache_resource(max_entries=2, show_spinner="Preparing the explainer (once per model)…")
+def _explainer(run_dir: str, model_mtime: int):
+    return explain.Explainer(ui.cached_model(run_dir, model_mtime))
+
+
+def _explained(run_dir: str, model_mtime: int, path, class_name: str | None) -> dict:
+    model = ui.cached_model(run_dir, model_mtime)
+    _, result, _ = explain.explain_video(model, path, class_name,
+                                         explainer=_explainer(run_dir, model_mtime))
+    return {"explanation": result.to_dict(), "heatmaps": result.heatmaps,
+            "ranking": result.ranking()}
+
+
+@st.cache_data(max_entries=16, show_spinner="Looking for the evidence…")
+def _explain_file(run_dir: str, model_mtime: int, path: str, file_mtime: int,
+                  class_name: str | None) -> dict:
+    return _explained(run_dir, model_mtime, path, class_name)
+
+
+@st.cache_data(max_entries=8, show_spinner="Looking for the evidence…")
+def _explain_upload(run_dir: str, model_mtime: int, digest: str, name: str, _data: bytes,
+                    class_name: str | None) -> dict:
+    with webio.saved_upload(_data, name) as path:
+        return _explained(run_dir, model_mtime, path, class_name)
+
+
+def _explanation(run_dir: str, source: tuple, class_name: str) -> dict:
+    mtime = ui.mtime_ns(runs.model_file(run_dir) or run_dir)
+    with ui.guard("Explaining the prediction"):
+        if source[0] == "file":
+            return _explain_file(run_dir, mtime, source[1], ui.mtime_ns(source[1]), class_name)
+        name, data = source[1], source[2]
+        return _explain_upload(run_dir, mtime, hashlib.sha256(data).hexdigest(), name, data,
+                               class_name)
+
+
+def frame_grid(run_dir: str, model, source: tuple, prediction: dict, thumbs: list,
+               columns: int = 4) -> None:
+    """Class picker, opacity slider and the sampled frames with their heatmaps.
+
+    Args:
+        run_dir: the model's run.
+        model: the loaded model (for its classes).
+        source: ``("file", path)`` or ``("upload", name, bytes)``.
+        prediction: the prediction's dict (its answer is the default class).
+        thumbs: the sampled frames' thumbnails, in temporal order.
+        columns: thumbnails per row.
+    """
+    classes = list(model.classes)
+    pick, fade = st.columns(2)
+    chosen = pick.selectbox("Where is the evidence for", classes,
+                            index=classes.index(prediction["primary_label"]), key=CLASS_KEY)
+    opacity = fade.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key=OPACITY_KEY)
+    data = _explanation(run_dir, source, chosen)
+    info, rank = data["explanation"], {f: i for i, f in enumerate(data["ranking"])}
+    st.caption(f"Red: where the evidence for **{chosen}** lies in each frame. Under each "
+               "frame, its rank (#1: the most decisive) and its share of the evidence: how "
+               f"far the {info['aggregator']} score for {chosen} ({info['score']:.1%}) "
+               "falls without that frame, in log-odds, over the sum for all frames "
+               "(negative: the frame speaks against it).")
+    cells = list(zip(thumbs, data["heatmaps"], info["frames"], strict=True))
+    for start in range(0, len(cells), columns):
+        for col, (i, (image, heat, frame)) in zip(
+                st.columns(columns), enumerate(cells[start:start + columns], start),
+                strict=False):
+            small = cv2.resize(heat, image.shape[1::-1], interpolation=cv2.INTER_AREA)
+            col.image(explain.overlay(image, np.clip(small, 0, 1), opacity),
+                      caption=f"{frame['time']:.2f} s · #{rank[i] + 1} · "
+                      f"{frame['share']:+.0%}")
