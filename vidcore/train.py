@@ -34,6 +34,7 @@ from vidcore.errors import DatasetError, InputError, RunError, TrainingError, Vi
 from vidcore.models.backbones import DEFAULT_BACKBONE, get_spec, weights_fingerprint
 from vidcore.models.heads import LinearHead, Scaling, create_head, get_head
 from vidcore.report import TrainResult
+from vidcore.workspace.readiness import check_honest_split
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,7 @@ def load_train_data(config: TrainConfig, monitor: Monitor | None = None) -> Trai
                        config.test_fraction, config.split_seed)
     if not index.train:
         raise DatasetError(f"split {config.split} of {config.dataset} has no training videos")
+    check_honest_split(index)
     train_recs, val_recs = _carve_validation(index.train, config.val_fraction, config.seed)
     records = train_recs + val_recs
     feats, summary = features.load_features(
