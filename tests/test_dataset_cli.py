@@ -35,7 +35,7 @@ def test_build_edit_and_use_a_dataset_from_the_shell(cli, videos, tmp_path):
     assert code == 0 and json.loads(out)["added"] == 3
     code, out, _ = cli("dataset", "cut", "acts", "Kick", videos["long"], "--seconds", "1",
                        "--overlap", "0.5", "--json")
-    assert json.loads(out)["pieces"] == 11  # 150 frames, 25-frame pieces every 12 (12.5 rounds to even)
+    assert json.loads(out)["pieces"] == 11  # 150 frames: 25-frame pieces every 12 (12.5)
     code, out, _ = cli("dataset", "ls", "acts", "--json")
     listing = json.loads(out)
     assert [(c["class"], c["clips"], c["groups"]) for c in listing["classes"]] == [
