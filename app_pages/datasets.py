@@ -285,13 +285,12 @@ classes = [c["class"] for c in info["classes"]]
 n = st.session_state.get(UPLOADS, 0)
 
 st.subheader("Add clips")
-files_tab, zip_tab, cut = st.tabs(["Video files", "A zip", "Cut a long video"])
-with files_tab:
-    add_files_tab(name, classes, n)
-with zip_tab:
-    add_zip_tab(name, classes, n)
-with cut:
-    cut_tab(name, classes, n)
+ADD_WAYS = {"Video files": add_files_tab, "A zip": add_zip_tab,
+            "Cut a long video": cut_tab}
+way = st.radio("Add clips by", list(ADD_WAYS), horizontal=True, key="add-way",
+               label_visibility="collapsed")
+with st.container(border=True):
+    ADD_WAYS[way](name, classes, n)
 
 if classes:
     st.subheader("Classes")

@@ -132,7 +132,8 @@ def readiness(root: str | Path) -> dict:
     findings = []
     filled = len([c for c in clips if clips[c]])
     if filled < 2:
-        findings.append(Finding("blocking", f"the dataset has {filled} classes with clips; "
+        findings.append(Finding("blocking", f"the dataset has {filled} "
+                                f"{'class' if filled == 1 else 'classes'} with clips; "
                                 "a classifier needs at least 2", "add another class with clips"))
     for name in clips:
         findings += _class_findings(name, clips[name], groups[name])
