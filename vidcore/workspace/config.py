@@ -76,7 +76,7 @@ def limits() -> Limits:
 def home() -> Path:
     """The workspace folder: ``$VIDCORE_HOME`` or ``workspace/`` in the checkout."""
     env = os.environ.get(HOME_ENV, "").strip()
-    return Path(env).expanduser() if env else REPO / "workspace"
+    return Path(env).expanduser().absolute() if env else REPO / "workspace"
 
 
 def check_dataset_name(name: str) -> str:
