@@ -228,6 +228,16 @@ def _my_dataset_input() -> None:
     st.selectbox("Your dataset", names, key=MY_DATASET)
 
 
+def _has_no_clips(name: str) -> bool:
+    """True for a workspace dataset without a single clip (False when it is not there)."""
+    from vidcore import workspace
+
+    try:
+        return not workspace.clip_table(name)
+    except VidcoreError:
+        return False
+
+
 def choose_my_dataset(name: str) -> None:
     """Make a workspace dataset the sidebar's choice (call from a widget callback)."""
     st.session_state[DATASET_SOURCE] = MINE
@@ -268,6 +278,12 @@ def _ask_for_a_path() -> None:
             and not st.session_state.get(MY_DATASET)):
         st.info("You have no dataset of your own yet: create one on **My datasets**.",
                 icon=":material/folder_open:")
+        st.page_link(PAGES["datasets"], label="Go to My datasets", icon=":material/add:")
+        st.stop()
+    if st.session_state.get(DATASET_SOURCE) == MINE and _has_no_clips(
+            st.session_state[MY_DATASET]):
+        st.info(f"**{st.session_state[MY_DATASET]}** has no clips yet: add classes and clips "
+                "on **My datasets**.", icon=":material/video_library:")
         st.page_link(PAGES["datasets"], label="Go to My datasets", icon=":material/add:")
         st.stop()
     if (st.session_state.get(DATASET_SOURCE, DEMO) == FOLDER

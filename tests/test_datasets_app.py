@@ -71,6 +71,9 @@ def test_create_from_the_page_selects_it_everywhere(at):
     assert at.sidebar.radio(key=ui.DATASET_SOURCE).value == ui.MINE
     assert at.sidebar.selectbox(key=ui.MY_DATASET).value == "my-actions"
     assert "a classifier needs at least 2" in _texts(at)
+    at.switch_page(ui.PAGES["train"]).run()  # an empty dataset: a hint, not an error
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert "**my-actions** has no clips yet" in _texts(at)
 
 
 def test_readiness_edits_and_the_other_pages(at, clips):

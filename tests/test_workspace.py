@@ -296,3 +296,13 @@ def test_resolver_prefers_paths(home, tmp_path, monkeypatch):
     (tmp_path / "d").mkdir()
     monkeypatch.chdir(tmp_path)
     assert ws.resolve_dataset("d") == "d"  # an existing path wins over a name
+
+
+def test_a_killed_upload_leaves_nothing_that_lasts(home, clips):
+    ws.create("d")
+    stale = home / "d" / ".staging-999999999-killed"  # no such process
+    stale.mkdir()
+    (stale / "half.avi").write_bytes(b"half a clip")
+    ws.add_clips("d", "A", _files(clips, "Kick", (1,)))
+    assert not stale.exists()
+    assert len(ws.clip_table("d")) == 1

@@ -268,7 +268,7 @@ def create(name: str) -> Path:
 def delete(name: str) -> None:
     """Delete a dataset and everything in it (its features and runs stay)."""
     root = existing(name)
-    with locked(home()):
+    with locked(home()), locked(root):  # an add in flight finishes first
         _remove_tree(root)
 
 
