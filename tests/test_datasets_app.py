@@ -14,7 +14,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
-from tests import app_world
 from tests.workspace_clips import demo_clip
 from vidcore import workspace as ws
 
@@ -29,9 +28,13 @@ def _keep_main_module():
 
 
 @pytest.fixture(scope="module")
-def world():
-    yield app_world.tiny_world()
-    app_world.cleanup()
+def demo_dir(tmp_path_factory):
+    """The tiny demo as the app's demo dataset (Home opens on it)."""
+    from vidcore.data.demo import generate_demo_dataset
+
+    root = tmp_path_factory.mktemp("page-demo")
+    generate_demo_dataset(root, size="tiny")
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +45,12 @@ def clips(tmp_path_factory):
 
 
 @pytest.fixture
-def at(world, tmp_path, monkeypatch):
-    for key, value in world.env(world.runs_with_model(tmp_path / "runs")).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("VIDCORE_HOME", str(tmp_path / "ws"))
+def at(demo_dir, tmp_path, monkeypatch):
+    (tmp_path / "runs").mkdir()
+    for key, value in {"VIDCORE_DEMO_DIR": demo_dir, "VIDCORE_RUNS": tmp_path / "runs",
+                       "VIDCORE_STORE": tmp_path / "features",
+                       "VIDCORE_HOME": tmp_path / "ws"}.items():
+        monkeypatch.setenv(key, str(value))
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page(ui.PAGES["datasets"]).run()

@@ -56,6 +56,11 @@ def display_name(name: str) -> str:
     return (clean or "clip")[:120]
 
 
+def shown_path(parts) -> str:
+    """A zip member's path made safe to show (each part as ``display_name`` cleans it)."""
+    return "/".join(display_name(p) for p in parts)
+
+
 def video_suffix(name: str) -> str | None:
     """The lower-case video extension of a name, or None when it is not a video vidcore reads."""
     suffix = PurePosixPath(name.lower()).suffix
@@ -197,9 +202,9 @@ def vet_zip(archive: zipfile.ZipFile, lim: Limits, batch: Batch) -> list[ZipMemb
         if info.flag_bits & 0x1:
             batch.skip(display_name(info.filename), "encrypted: zip it again without a password")
         elif video_suffix(parts[-1]) is None:
-            batch.skip("/".join(parts), "not a video file")
+            batch.skip(shown_path(parts), "not a video file")
         elif info.file_size > lim.file_bytes:
-            batch.skip("/".join(parts), f"larger than the {lim.file_bytes // 2**20} MB allowed")
+            batch.skip(shown_path(parts), f"larger than the {lim.file_bytes // 2**20} MB allowed")
         else:
             total += info.file_size
             members.append(ZipMember(info, parts))
@@ -244,7 +249,7 @@ def stage_zip(batch: Batch, folder: Path, archive: zipfile.ZipFile, zip_name: st
         raise InputError(f"{display_name(zip_name)} holds no files")
     for member, folder_class in _class_folders(members):
         target = class_name or folder_class
-        shown = "/".join(member.parts)
+        shown = shown_path(member.parts)
         if target is None:
             batch.skip(shown, "not inside a class folder: put each class's clips in a "
                               "folder named after the class")
