@@ -279,6 +279,7 @@ def test_readiness_says_what_to_add_and_training_refuses(home, clips, monkeypatc
 
     with pytest.raises(DatasetError, match="cannot be split honestly"):
         train(TrainConfig(dataset=ws.resolve_dataset("d"), weights=None))
+    assert not list((tmp_path / "runs").glob("*"))  # refused before a run directory exists
     ws.add_clips("d", "JumpingJack", _files(clips, "Kick", (1, 2)))  # two more recordings
     ready = ws.readiness(home / "d")
     assert ready["ready"] and [f["level"] for f in ready["findings"]] == ["ok"]

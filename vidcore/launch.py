@@ -20,7 +20,8 @@ import threading
 from pathlib import Path
 
 from vidcore import runs
-from vidcore.errors import InputError, RunError, VidcoreError
+from vidcore.errors import InputError, RunError
+from vidcore.workspace.readiness import check_split_of
 
 try:
     import fcntl
@@ -86,26 +87,6 @@ def planned_config(argv: list[str]):
     return config
 
 
-def check_dataset(config) -> None:
-    """Refuse, before a child starts, a dataset that cannot be split honestly (Train page).
-
-    A dataset that does not load at all is left to the child, whose run then records
-    the reason (as for any other failure of a started run).
-
-    Raises:
-        DatasetError: the dataset loads but its split is not honest (says why).
-    """
-    from vidcore.data.index import load_index
-    from vidcore.workspace.readiness import check_honest_split
-
-    try:
-        index = load_index(config.dataset, config.format, config.split, config.splits,
-                           config.test_fraction, config.split_seed)
-    except VidcoreError:
-        return
-    check_honest_split(index)
-
-
 def _comparable(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in IGNORED_KEYS}
 
@@ -149,10 +130,10 @@ def start_training(argv: list[str], root: str | os.PathLike | None = None) -> Pa
     Raises:
         RunError: a run of the same config is already running (names it).
         InputError, WeightsError: invalid options (see ``planned_config``).
-        DatasetError: the dataset cannot be split honestly (see ``check_dataset``).
+        DatasetError: the dataset cannot be split honestly (see ``check_split_of``).
     """
     config = planned_config(argv)
-    check_dataset(config)
+    check_split_of(config)
     root = Path(root) if root else runs.default_runs_dir()
     with _launch_lock(root):
         running = find_running(config, root)

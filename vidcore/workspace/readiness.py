@@ -75,6 +75,24 @@ def check_honest_split(index: VideoIndex) -> None:
                            f"{GOOD_GROUPS} to validate too) or fix the split lists")
 
 
+def check_split_of(config) -> None:
+    """``check_honest_split`` on the dataset a ``TrainConfig`` names, before a run starts.
+
+    Called by ``train`` and the Train page's launcher, so a refusal leaves no failed run
+    behind. A dataset that does not load at all is left to training, whose run then
+    records the reason (as for any other failure of a started run).
+
+    Raises:
+        DatasetError: the dataset loads but its split is not honest (says why).
+    """
+    try:
+        index = load_index(config.dataset, config.format, config.split, config.splits,
+                           config.test_fraction, config.split_seed)
+    except VidcoreError:
+        return
+    check_honest_split(index)
+
+
 def _class_findings(name: str, clips: int, groups: int) -> list[Finding]:
     if clips == 0:
         return [Finding("blocking", f"{name} has no clips",
