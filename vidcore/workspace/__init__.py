@@ -2,7 +2,8 @@
 
 One module per job: ``config`` (where, names, limits), ``store`` (folders, manifest,
 lock, edits), ``uploads`` (checking files and zips), ``cutting`` (long video -> clips),
-``readiness`` (is the split honest, what to add), ``archive`` (zip out and in). This
+``edits`` (rename, delete, move), ``readiness`` (is the split honest, what to add),
+``archive`` (zip out and in). This
 module joins them into the operations the CLI (``vidcore dataset``) and the
 "My datasets" page call, each returning plain data.
 """
@@ -20,23 +21,13 @@ from vidcore.workspace import store
 from vidcore.workspace.archive import export_zip, manifest_in_zip, name_from_zip
 from vidcore.workspace.config import check_class_name, check_dataset_name, home, limits
 from vidcore.workspace.cutting import cut_video
+from vidcore.workspace.edits import clip_table, delete_class, delete_clip, move_clip, rename_class
 from vidcore.workspace.readiness import check_honest_split, readiness
-from vidcore.workspace.store import (
-    add_class,
-    clip_table,
-    create,
-    delete,
-    delete_class,
-    delete_clip,
-    list_names,
-    move_clip,
-    rename_class,
-    resolve_dataset,
-)
+from vidcore.workspace.store import create, delete, list_names, resolve_dataset
 from vidcore.workspace.uploads import Batch, open_zip, stage_path, stage_stream, stage_zip
 
 __all__ = [
-    "add_class", "add_clips", "add_zip", "check_honest_split", "clip_table", "create",
+    "add_clips", "add_zip", "check_honest_split", "clip_table", "create",
     "cut_and_add", "delete", "delete_class", "delete_clip", "describe", "export_zip",
     "home", "import_zip", "limits", "list_datasets", "list_names", "move_clip",
     "readiness", "rename_class", "resolve_dataset",

@@ -13,6 +13,7 @@ manifest entry was lost still index and show under their file name.
 Every change takes the dataset's lock (``fcntl.flock``: threads and processes alike),
 moves files into place with ``os.replace`` and rewrites the manifest through
 ``vidcore.atomic``; staged files live in hidden ``.staging-*`` folders the index skips.
+Edits of what is there (rename, delete, move, the clip table) are in ``edits``.
 """
 
 from __future__ import annotations
@@ -205,7 +206,8 @@ def read_manifest(root: Path) -> dict:
     return data
 
 
-def _write_manifest(root: Path, data: dict) -> None:
+def write_manifest(root: Path, data: dict) -> None:
+    """Rewrite the manifest atomically (hold the dataset's lock)."""
     text = json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
     write_with(root / MANIFEST, lambda f: f.write(text))
 
@@ -257,7 +259,7 @@ def create(name: str) -> Path:
                              "name, or add clips to it")
         tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=home()))
         try:
-            _write_manifest(tmp, _empty_manifest(name))
+            write_manifest(tmp, _empty_manifest(name))
             os.rename(tmp, root)  # the dataset appears whole, with its manifest
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -269,28 +271,23 @@ def delete(name: str) -> None:
     """Delete a dataset and everything in it (its features and runs stay)."""
     root = existing(name)
     with locked(home()), locked(root):  # an add in flight finishes first
-        _remove_tree(root)
+        remove_tree(root)
 
 
-def _remove_tree(path: Path) -> None:
-    """Rename away first (readers see it gone at once), then delete."""
+def remove_tree(path: Path) -> None:
+    """Delete a folder: renamed away first (readers see it gone at once), then removed."""
     trash = path.with_name(f".trash-{uuid.uuid4().hex}")
     os.rename(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def add_class(name: str, class_name: str) -> str:
-    """Create an empty class folder (nothing happens when it exists); returns the name."""
-    root = existing(name)
-    class_name = check_class_name(class_name)
-    with locked(root):
-        _class_dir(root, class_name, create=True)
-    return class_name
-
-
-def _class_dir(root: Path, class_name: str, create: bool = False) -> Path:
+def class_dir(root: Path, class_name: str, create: bool = False) -> Path:
     """A class folder, matched case-insensitively (two folders differing only by case
-    would be one class on some file systems and two on others)."""
+    would be one class on some file systems and two on others).
+
+    Raises:
+        InputError: no such class and ``create`` is False (lists the classes).
+    """
     for folder in class_dirs(root):
         if folder.name.lower() == class_name.lower():
             return folder
@@ -324,7 +321,7 @@ def place(name: str, class_name: str | None, incoming: list[Incoming]) -> list[d
         moved: list[Path] = []
         try:
             entries = _place_all(root, data, class_name, incoming, moved)
-            _write_manifest(root, data)
+            write_manifest(root, data)
         except BaseException:
             for path in moved:
                 path.unlink(missing_ok=True)
@@ -339,7 +336,7 @@ def _place_all(root, data, class_name, incoming, moved) -> list[dict]:
     for item in incoming:
         wanted = check_class_name(item.class_name or class_name or "")
         if wanted.lower() not in folders:
-            folders[wanted.lower()] = _class_dir(root, wanted, create=True)
+            folders[wanted.lower()] = class_dir(root, wanted, create=True)
         folder = folders[wanted.lower()]
         if item.group_key not in group_of:
             group_of[item.group_key] = group_no
@@ -358,108 +355,3 @@ def _place_all(root, data, class_name, incoming, moved) -> list[dict]:
         entries.append({"clip": target.name, **entry})
     data["next_clip"], data["next_group"] = clip_no, group_no
     return entries
-
-
-def rename_class(name: str, old: str, new: str) -> str:
-    """Rename a class (its folder and its clips' entries); returns the new name.
-
-    Raises:
-        InputError: no class ``old``, a bad new name, or a class ``new`` exists.
-    """
-    root = existing(name)
-    new = check_class_name(new)
-    with locked(root):
-        folder = _class_dir(root, old)
-        clash = next((p for p in class_dirs(root) if p.name.lower() == new.lower()), None)
-        if clash is not None and clash != folder:
-            raise InputError(f"class {clash.name!r} exists already; pick another name, or move "
-                             "the clips one by one")
-        data = read_manifest(root)
-        os.rename(folder, root / new)
-        data["clips"] = dict(_renamed(k, v, folder.name, new) for k, v in data["clips"].items())
-        _write_manifest(root, data)
-    return new
-
-
-def _renamed(key: str, entry: dict, old: str, new: str) -> tuple[str, dict]:
-    """A manifest entry after its class folder was renamed (others unchanged)."""
-    if entry["class"] != old:
-        return key, entry
-    return f"{new}/{key.split('/', 1)[1]}", {**entry, "class": new}
-
-
-def delete_class(name: str, class_name: str) -> int:
-    """Delete a class with its clips; returns how many clips went."""
-    root = existing(name)
-    with locked(root):
-        folder = _class_dir(root, class_name)
-        count = sum(1 for p in folder.iterdir() if is_video_file(p))
-        data = read_manifest(root)
-        _remove_tree(folder)
-        data["clips"] = {k: v for k, v in data["clips"].items() if v["class"] != folder.name}
-        _write_manifest(root, data)
-    return count
-
-
-def _find_clip(root: Path, clip: str) -> Path:
-    """A clip by file name (``c00012_g0003.avi``), ``Class/file``, or number (``c00012``)."""
-    wanted = clip.strip().split("/")[-1].lower()
-    for path in (p for folder in class_dirs(root) for p in folder.iterdir()):
-        if path.name.lower() == wanted or path.name.lower().split("_")[0] == wanted:
-            return path
-    raise InputError(f"dataset {root.name!r} has no clip {clip!r}; 'vidcore dataset ls "
-                     f"{root.name}' lists them")
-
-
-def delete_clip(name: str, clip: str, class_name: str | None = None) -> str:
-    """Delete one clip; returns its ``Class/file`` key."""
-    root = existing(name)
-    with locked(root):
-        path = _find_clip(root, clip)
-        if class_name and path.parent.name.lower() != class_name.lower():
-            raise InputError(f"clip {path.name} is in class {path.parent.name!r}, "
-                             f"not {class_name!r}")
-        data = read_manifest(root)
-        path.unlink()
-        key = f"{path.parent.name}/{path.name}"
-        data["clips"].pop(key, None)
-        _write_manifest(root, data)
-    return key
-
-
-def move_clip(name: str, clip: str, class_name: str) -> str:
-    """Move a clip to another class (created when new); returns its new ``Class/file`` key.
-
-    The clip keeps its group number; in the new class it is its recording's only clip
-    unless others of that recording move too.
-    """
-    root = existing(name)
-    class_name = check_class_name(class_name)
-    with locked(root):
-        path = _find_clip(root, clip)
-        data = read_manifest(root)
-        folder = _class_dir(root, class_name, create=True)
-        target = folder / path.name
-        os.rename(path, target)
-        entry = data["clips"].pop(f"{path.parent.name}/{path.name}", {})
-        data["clips"][f"{folder.name}/{target.name}"] = {**entry, "class": folder.name}
-        _write_manifest(root, data)
-    return f"{folder.name}/{target.name}"
-
-
-def clip_table(name: str) -> list[dict]:
-    """Every clip with class, group number and label, display name and source."""
-    root = existing(name)
-    data = read_manifest(root)
-    rows = []
-    for key, entry in sorted(data["clips"].items()):
-        m = CLIP_NAME.match(key.split("/")[-1])
-        group = int(m.group(2)) if m else None
-        label = data["groups"].get(str(group), {}).get("label") if group else None
-        info = entry.get("info") or {}
-        rows.append({"clip": key.split("/")[-1], "class": entry["class"], "group": group,
-                     "group_label": label or (f"g{group:02d}" if group else "own"),
-                     "display_name": entry.get("display_name", key),
-                     "source": entry.get("source", "unknown"),
-                     "duration": info.get("duration"), "path": str(root / key)})
-    return rows
