@@ -169,6 +169,7 @@ def _hostile(name: str, mode: int | None = None, data: bytes = b"x") -> bytes:
 @pytest.mark.parametrize("entry, mode, message", [
     ("../../evil.avi", None, "climbs out"),
     ("A/../../evil.avi", None, "climbs out"),
+    ("A\\..\\..\\evil.avi", None, "climbs out"),  # Windows separators
     ("/tmp/evil.avi", None, "absolute path"),
     ("C:/evil.avi", None, "absolute path"),
     ("A/link.avi", stat.S_IFLNK | 0o777, "symbolic link"),
