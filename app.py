@@ -16,6 +16,7 @@ st.set_page_config(page_title="vidcore", page_icon="🎬", layout="wide")
 PAGES = [
     st.Page(ui.PAGES["home"], title="Home", icon=":material/home:", default=True),
     st.Page(ui.PAGES["dataset"], title="Dataset", icon=":material/video_library:"),
+    st.Page(ui.PAGES["datasets"], title="My datasets", icon=":material/create_new_folder:"),
     st.Page(ui.PAGES["train"], title="Train", icon=":material/model_training:"),
     st.Page(ui.PAGES["evaluate"], title="Evaluate", icon=":material/analytics:"),
     st.Page(ui.PAGES["predict"], title="Predict", icon=":material/smart_display:"),

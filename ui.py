@@ -37,6 +37,8 @@ RUN_CHOICE = "run_choice"  # the model picked on Evaluate and Predict (Train's b
 WANTED_RUN = "wanted_run"  # set by a button elsewhere; moved into RUN_CHOICE by pick_model
 TRAIN_RUN = "train_run"  # the run the Train page watches
 DEMO, FOLDER = "Demo dataset", "A folder on this machine"
+MINE = "My datasets"  # a dataset of the workspace (vidcore.workspace), built in the browser
+MY_DATASET = "my_dataset"  # which one (the sidebar's selectbox)
 
 PAGES = {
     "home": "app_pages/home.py",
@@ -44,6 +46,7 @@ PAGES = {
     "train": "app_pages/train.py",
     "evaluate": "app_pages/evaluate.py",
     "predict": "app_pages/predict.py",
+    "datasets": "app_pages/datasets.py",
 }
 
 
@@ -219,8 +222,10 @@ def sidebar(page_title: str) -> None:
             st.session_state[key] = st.session_state[key]
     with st.sidebar:
         st.subheader("Dataset")
-        source = st.radio("Source", (DEMO, FOLDER), key=DATASET_SOURCE,
+        source = st.radio("Source", (DEMO, MINE, FOLDER), key=DATASET_SOURCE,
                           label_visibility="collapsed")
+        if source == MINE:
+            _my_dataset_input()
         if source == FOLDER:
             roots = webio.data_roots()
             hint = (f"Only folders under {', '.join(map(str, roots))} may be opened."
@@ -232,6 +237,36 @@ def sidebar(page_title: str) -> None:
                         help="Which official train/test split (UCF101 and HMDB51 have 3).")
         if page_title == "Dataset":
             _sampler_inputs()
+
+
+def _my_dataset_input() -> None:
+    """The sidebar's pick of a workspace dataset (or a link to make the first one)."""
+    from vidcore import workspace
+
+    names = workspace.list_names()
+    if not names:
+        st.caption("No dataset of your own yet.")
+        st.page_link(PAGES["datasets"], label="Create one", icon=":material/add:")
+        return
+    if st.session_state.get(MY_DATASET) not in names:
+        st.session_state[MY_DATASET] = names[0]
+    st.selectbox("Your dataset", names, key=MY_DATASET)
+
+
+def _has_no_clips(name: str) -> bool:
+    """True for a workspace dataset without a single clip (False when it is not there)."""
+    from vidcore import workspace
+
+    try:
+        return not workspace.clip_table(name)
+    except VidcoreError:
+        return False
+
+
+def choose_my_dataset(name: str) -> None:
+    """Make a workspace dataset the sidebar's choice (call from a widget callback)."""
+    st.session_state[DATASET_SOURCE] = MINE
+    st.session_state[MY_DATASET] = name
 
 
 def _sampler_inputs() -> None:
@@ -255,11 +290,27 @@ def _chosen_path() -> str:
     """
     if st.session_state.get(DATASET_SOURCE, DEMO) == DEMO:
         return demo_root()
+    if st.session_state.get(DATASET_SOURCE) == MINE:
+        from vidcore.workspace import store
+
+        return str(store.existing(st.session_state.get(MY_DATASET) or ""))
     return str(webio.check_dataset_path(st.session_state.get(DATASET_PATH, "")))
 
 
 def _ask_for_a_path() -> None:
     """Stop the page with a hint while "a folder" is chosen but no path typed yet."""
+    if (st.session_state.get(DATASET_SOURCE) == MINE
+            and not st.session_state.get(MY_DATASET)):
+        st.info("You have no dataset of your own yet: create one on **My datasets**.",
+                icon=":material/folder_open:")
+        st.page_link(PAGES["datasets"], label="Go to My datasets", icon=":material/add:")
+        st.stop()
+    if st.session_state.get(DATASET_SOURCE) == MINE and _has_no_clips(
+            st.session_state[MY_DATASET]):
+        st.info(f"**{st.session_state[MY_DATASET]}** has no clips yet: add classes and clips "
+                "on **My datasets**.", icon=":material/video_library:")
+        st.page_link(PAGES["datasets"], label="Go to My datasets", icon=":material/add:")
+        st.stop()
     if (st.session_state.get(DATASET_SOURCE, DEMO) == FOLDER
             and not st.session_state.get(DATASET_PATH, "").strip()):
         st.info("Type the path of a dataset folder (or a .csv manifest) in the sidebar: "
@@ -446,6 +497,20 @@ def play_clip(path) -> None:
     """Show a video in a browser-playable form (WebM, or a GIF where WebM cannot be written)."""
     with guard("Playing the clip", stop=False):
         show_media(*cached_preview(str(path), mtime_ns(path)))
+
+
+def sampled_frames(path, max_shown: int = 32,
+                   where: str = "change it on the Dataset page") -> None:
+    """The strip of frames the sidebar's sampler takes from a video, with their times."""
+    with guard("Reading the sampled frames", stop=False):
+        sampler = current_sampler()
+        thumbs = cached_thumbnails(str(path), mtime_ns(path), sampler.config())
+        st.markdown(f"**Sampled frames** · {sampler_caption()} ({where})")
+        captions = [f"{t:.2f} s · frame {i}" for t, i in
+                    zip(thumbs["timestamps"], thumbs["frame_ids"], strict=True)]
+        st.image(thumbs["images"][:max_shown], caption=captions[:max_shown], width=124)
+        if len(captions) > max_shown:
+            st.caption(f"Showing the first {max_shown} of {len(captions)} sampled frames.")
 
 
 def play_run_clip(run_dir: str, split: int, rel_path: str | None) -> None:

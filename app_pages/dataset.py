@@ -79,12 +79,5 @@ player, strip = st.columns([2, 3])
 with player:
     ui.play_clip(path)
     st.caption("Shown as WebM: browsers cannot play UCF101's MPEG-4 Part 2 (XviD) AVI files.")
-with strip, ui.guard("Reading the sampled frames", stop=False):
-    sampler = ui.current_sampler()
-    thumbs = ui.cached_thumbnails(str(path), ui.mtime_ns(path), sampler.config())
-    st.markdown(f"**Sampled frames** · {ui.sampler_caption()} (change it in the sidebar)")
-    captions = [f"{t:.2f} s · frame {i}" for t, i in
-                zip(thumbs["timestamps"], thumbs["frame_ids"], strict=True)]
-    st.image(thumbs["images"][:MAX_STRIP], caption=captions[:MAX_STRIP], width=124)
-    if len(captions) > MAX_STRIP:
-        st.caption(f"Showing the first {MAX_STRIP} of {len(captions)} sampled frames.")
+with strip:
+    ui.sampled_frames(path, MAX_STRIP, "change it in the sidebar")

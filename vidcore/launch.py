@@ -21,6 +21,7 @@ from pathlib import Path
 
 from vidcore import runs
 from vidcore.errors import InputError, RunError
+from vidcore.workspace.readiness import check_split_of
 
 try:
     import fcntl
@@ -129,8 +130,10 @@ def start_training(argv: list[str], root: str | os.PathLike | None = None) -> Pa
     Raises:
         RunError: a run of the same config is already running (names it).
         InputError, WeightsError: invalid options (see ``planned_config``).
+        DatasetError: the dataset cannot be split honestly (see ``check_split_of``).
     """
     config = planned_config(argv)
+    check_split_of(config)
     root = Path(root) if root else runs.default_runs_dir()
     with _launch_lock(root):
         running = find_running(config, root)

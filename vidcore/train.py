@@ -34,6 +34,7 @@ from vidcore.errors import DatasetError, InputError, RunError, TrainingError, Vi
 from vidcore.models.backbones import DEFAULT_BACKBONE, get_spec, weights_fingerprint
 from vidcore.models.heads import LinearHead, Scaling, create_head, get_head
 from vidcore.report import TrainResult
+from vidcore.workspace.readiness import check_split_of
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +314,7 @@ def train(config: TrainConfig, run_dir: str | os.PathLike | None = None,
     start = time.perf_counter()
     # Fail before creating a run directory when the backbone's weights are missing.
     weights_fingerprint(config.backbone, config.weights)
+    check_split_of(config)  # a dishonest split is refused before a run directory exists
     run_dir = start_run(config, run_dir)
     monitor = Monitor(run_dir, callback, stop_event)
     try:

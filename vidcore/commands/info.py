@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from vidcore.commands.output import print_json, print_table
 from vidcore.data.index import FORMATS, load_index
+from vidcore.workspace.store import resolve_dataset
 
 
 def add_dataset_arguments(parser) -> None:
     """The options every command that reads a dataset shares."""
-    parser.add_argument("dataset", help="dataset folder or CSV manifest")
+    parser.add_argument("dataset", type=resolve_dataset,
+                        help="dataset folder, CSV manifest, or a workspace dataset's name")
     parser.add_argument("--format", default="auto", choices=FORMATS, help="source format")
     parser.add_argument("--splits", metavar="DIR", help="folder of the official split files")
     parser.add_argument("--split", type=int, default=1, metavar="K", help="split number (1)")

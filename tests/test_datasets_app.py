@@ -1,0 +1,119 @@
+"""The "My datasets" page with Streamlit's AppTest: create, readiness, edits, other pages on it.
+
+Uploads need a real browser (tests/test_datasets_browser.py); here clips are added
+through the library the page calls, and the page's own buttons do the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui
+from tests.workspace_clips import demo_clip
+from vidcore import workspace as ws
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    main = sys.modules["__main__"]  # AppTest replaces it (see tests/test_app.py)
+    yield
+    sys.modules["__main__"] = main
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    """The tiny demo as the app's demo dataset (Home opens on it)."""
+    from vidcore.data.demo import generate_demo_dataset
+
+    root = tmp_path_factory.mktemp("page-demo")
+    generate_demo_dataset(root, size="tiny")
+    return root
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = tmp_path_factory.mktemp("page-clips")
+    return {(c, g): demo_clip(root / f"{c}{g}.avi", c, g)
+            for c in ("JumpingJack", "Kick") for g in (1, 2, 3)}
+
+
+@pytest.fixture
+def at(demo_dir, tmp_path, monkeypatch):
+    (tmp_path / "runs").mkdir()
+    for key, value in {"VIDCORE_DEMO_DIR": demo_dir, "VIDCORE_RUNS": tmp_path / "runs",
+                       "VIDCORE_STORE": tmp_path / "features",
+                       "VIDCORE_HOME": tmp_path / "ws"}.items():
+        monkeypatch.setenv(key, str(value))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(ui.PAGES["datasets"]).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at) -> str:
+    return " ".join(e.value for kind in ("error", "warning", "success", "info")
+                    for e in getattr(at, kind))
+
+
+def test_create_from_the_page_selects_it_everywhere(at):
+    assert "up to 200 MB a video" in at.caption[0].value
+    at.text_input(key="new-dataset").input("bad name!")
+    at.button[0].click().run()  # the form's Create
+    assert "not a usable dataset name" in _texts(at)
+    at.text_input(key="new-dataset").input("my-actions")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert "Created **my-actions**" in _texts(at)
+    assert ws.list_names() == ["my-actions"]
+    assert at.sidebar.radio(key=ui.DATASET_SOURCE).value == ui.MINE
+    assert at.sidebar.selectbox(key=ui.MY_DATASET).value == "my-actions"
+    assert "a classifier needs at least 2" in _texts(at)
+    at.switch_page(ui.PAGES["train"]).run()  # an empty dataset: a hint, not an error
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert "**my-actions** has no clips yet" in _texts(at)
+
+
+def test_readiness_edits_and_the_other_pages(at, clips):
+    ws.create("acts")
+    ws.add_clips("acts", "JumpingJack", [(p.name, p) for (c, g), p in clips.items()
+                                         if c == "JumpingJack"], one_recording=True)
+    ws.add_clips("acts", "Kick", [(p.name, p) for (c, g), p in clips.items() if c == "Kick"])
+    at.run()
+    at.button(key="open-acts").click().run()
+    assert not at.exception, at.exception
+    assert "JumpingJack has 3 clips from 1 recording" in _texts(at)
+    assert "add clips from at least 2 more recordings" in _texts(at)
+    # Rename a class with the page's own form.
+    at.selectbox(key="edit-class").select("Kick")
+    at.text_input(key="edit-new").input("Kicking").run()
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert not at.exception, at.exception
+    assert "Renamed **Kick** to **Kicking**" in _texts(at)
+    assert [c["class"] for c in ws.describe("acts")["classes"]] == ["JumpingJack", "Kicking"]
+    # Move the picked clip to JumpingJack: it becomes a second recording there.
+    picked = at.selectbox(key="clip-pick").value  # the first clip: a JumpingJack one
+    at.selectbox(key=f"clip-target-{picked}-JumpingJack").select("Kicking").run()
+    next(b for b in at.button if b.label == "Move").click().run()
+    assert not at.exception, at.exception
+    assert "to **Kicking**" in _texts(at)
+    assert {r["clip"]: r["class"] for r in ws.clip_table("acts")}[picked] == "Kicking"
+    # The Dataset page reads the workspace dataset the sidebar now points at.
+    at.switch_page(ui.PAGES["dataset"]).run()
+    assert not at.exception, at.exception
+    assert str(ws.resolve_dataset("acts")) in at.caption[0].value
+    # Train refuses it (JumpingJack still has one recording) and says why.
+    at.switch_page(ui.PAGES["train"]).run()
+    runs_dir = Path(os.environ["VIDCORE_RUNS"])
+    before = sorted(runs_dir.iterdir())
+    at.button[0].click().run()  # Start training (the form's submit)
+    assert not at.exception, at.exception
+    assert "cannot be split honestly" in _texts(at) and "JumpingJack" in _texts(at)
+    assert sorted(runs_dir.iterdir()) == before  # no run was started
