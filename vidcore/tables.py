@@ -165,11 +165,11 @@ def home_status(index: VideoIndex | None, dataset_error: str | None = None) -> d
 
 
 def _model_name(run_dir) -> str:
-    from vidcore.runs import DEMO_MODEL_DIR
+    from vidcore.runs import DEMO_MODEL_DIR, same_run
 
     if run_dir is None:
         return "none"
-    return "demo model" if str(run_dir) == str(DEMO_MODEL_DIR) else run_dir.name
+    return "demo model" if same_run(run_dir, DEMO_MODEL_DIR) else run_dir.name
 
 
 # ---------------------------------------------------------------- training metrics
