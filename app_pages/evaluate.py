@@ -9,6 +9,7 @@ import ui
 from vidcore import confusion, runs, tables
 
 PAIRS = 50  # rows of the most-confused-pairs table
+MAX_CELLS = 300  # entries of the cell picker
 
 
 def pair_picked(table_key: str, cell_key: str, cells: list, pairs) -> None:
@@ -91,7 +92,7 @@ elif not shown:
     st.success("No mistakes at all with this aggregator: every test clip is right.",
                icon=":material/check_circle:")
 else:
-    st.plotly_chart(charts.confusion_heatmap(frame.loc[shown, shown], totals=frame.sum(1)),
+    st.plotly_chart(charts.confusion_heatmap(frame.loc[shown, shown], totals=frame.sum(axis=1)),
                     width="content", key=f"heatmap-{aggregator}", selection_mode="points",
                     on_select=partial(ui.cell_picked, f"heatmap-{aggregator}", cell_key, cells))
     geo = charts.confusion_geometry(len(shown))
@@ -118,8 +119,16 @@ else:
             "share": st.column_config.ProgressColumn("share", format="percent",
                                                      min_value=0, max_value=1)})
 
+# A selectbox of thousands of entries (400 classes: 3,500 cells with clips) takes the
+# browser seconds: offer the shown classes' cells, mistakes first, plus a picked one.
+in_view = set(shown or classes)
+choices = [c for c in cells if c[0] in in_view and c[1] in in_view][:MAX_CELLS]
+if st.session_state.get(cell_key) in cells and st.session_state[cell_key] not in choices:
+    choices.insert(0, st.session_state[cell_key])
 cell = st.selectbox(
-    "Clips of one cell (or click a cell above)", cells, key=cell_key,
+    "Clips of one cell (or click a cell above)", choices, key=cell_key,
+    help=f"The cells with clips of the classes shown above ({MAX_CELLS} at most), "
+         "mistakes first, most clips first.",
     format_func=lambda c: f"{c[0]} → {c[1]}: {c[2]} clip{'s' * (c[2] != 1)}"
     + ("" if c[0] == c[1] else "  ✗"))
 if cell:

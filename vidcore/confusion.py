@@ -8,6 +8,7 @@ that matter: the most confused ones, a chosen subset, or one class and its confu
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from vidcore.errors import InputError
@@ -38,9 +39,10 @@ def focus_classes(confusion: pd.DataFrame, mode: str = "all", count: int = DEFAU
 
     Args:
         confusion: ``tables.confusion_frame`` (true x predicted counts).
-        mode: ``all``; ``confused`` (the ``count`` classes in the most mistakes, classes
-            without any mistake left out); ``chosen`` (``chosen``, at least one); ``class``
-            (``center`` and every class it is confused with, either way).
+        mode: ``all``; ``confused`` (the classes of the worst pairs, worst first, until
+            ``count`` classes: the biggest mistakes are always in view); ``chosen``
+            (``chosen``, at least one); ``class`` (``center`` and every class it is
+            confused with, either way).
         count: how many classes ``confused`` keeps.
         chosen: class names for ``chosen``.
         center: the class of ``class``.
@@ -52,10 +54,7 @@ def focus_classes(confusion: pd.DataFrame, mode: str = "all", count: int = DEFAU
     if mode == "all":
         return classes
     if mode == "confused":
-        mistakes = mistakes_per_class(confusion)
-        top = mistakes[mistakes > 0].sort_values(ascending=False, kind="stable")
-        keep = set(top.index[:max(1, int(count))])
-        return [c for c in classes if c in keep]
+        return _classes_of_worst_pairs(confusion, max(2, int(count)))
     if mode == "chosen":
         unknown = [c for c in chosen if c not in confusion.index]
         if unknown or not chosen:
@@ -72,6 +71,16 @@ def focus_classes(confusion: pd.DataFrame, mode: str = "all", count: int = DEFAU
     raise InputError(f"unknown focus {mode!r}; valid: {', '.join(FOCUS_MODES)}")
 
 
+def _classes_of_worst_pairs(confusion: pd.DataFrame, count: int) -> list[str]:
+    keep: set[str] = set()
+    for true, predicted in confused_pairs(confusion)[["true", "predicted"]].itertuples(
+            index=False):
+        if len(keep | {true, predicted}) > count:
+            break
+        keep |= {true, predicted}
+    return [c for c in confusion.index if c in keep]
+
+
 def confused_pairs(confusion: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """The mistakes, worst first: ``true``, ``predicted``, ``clips`` and ``share``.
 
@@ -79,11 +88,12 @@ def confused_pairs(confusion: pd.DataFrame, top: int | None = None) -> pd.DataFr
     Ties are broken by class names, so the order is stable.
     """
     values = confusion.to_numpy()
-    totals = values.sum(1)
-    rows = [(t, p, int(values[i, j]), values[i, j] / totals[i])
-            for i, t in enumerate(confusion.index) for j, p in enumerate(confusion.columns)
-            if i != j and values[i, j] > 0]
-    frame = pd.DataFrame(rows, columns=["true", "predicted", "clips", "share"])
+    off = values * (1 - np.eye(len(values), dtype=values.dtype))
+    rows, cols = np.nonzero(off)
+    frame = pd.DataFrame({"true": np.asarray(confusion.index)[rows],
+                          "predicted": np.asarray(confusion.columns)[cols],
+                          "clips": off[rows, cols].astype(int),
+                          "share": off[rows, cols] / values.sum(1)[rows]})
     frame = frame.sort_values(["clips", "share", "true", "predicted"],
                               ascending=[False, False, True, True], ignore_index=True)
     return frame if top is None else frame.head(top)
