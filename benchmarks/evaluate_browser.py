@@ -1,6 +1,6 @@
 """Evaluate in headless Chromium at UCF101's scale: render time, longest browser task, a click.
 
-    .venv/bin/python benchmarks/evaluate_browser.py [--classes 10 101 400] [--shots DIR]
+    .venv/bin/python benchmarks/evaluate_browser.py [--classes 10 101 400] [--shots DIR] [--dataset]
 
 For each class count: a UCF101-layout tree and an evaluated run of that many classes
 (``scripts/scale_world.py``, 132 clips a class), the app on a free port with that run
@@ -10,7 +10,8 @@ chart is drawn), the longest main-thread task the browser reports
 aggregator, the full matrix ("All classes"), and a click on a cell of the matrix
 (whether the cell list then names exactly that cell). Targets (issue 16): open within
 3 s at 101 classes and no task over 1 s. The figures are this machine's (its CPU flags
-are printed); they are not universal.
+are printed); they are not universal. ``--dataset`` also opens the Dataset page on a
+13,320-clip tree and searches for one clip.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ new PerformanceObserver(list => {
   for (const e of list.getEntries()) window.__longtasks.push(e.duration);
 }).observe({type: 'longtask', buffered: true});
 """
+BUTTON = '[data-testid="stButtonGroup"] button'
 DRAWN = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
@@ -78,19 +80,24 @@ def click_a_cell(page, report: dict, shown: list[str]) -> dict:
     """Click the centre of the worst mistake cell shown; did the cell list name it?"""
     from vidcore import confusion, tables
 
-    frame = tables.confusion_frame(report, report["primary"]).loc[shown, shown]
-    true, predicted = confusion.confused_pairs(frame).iloc[0][["true", "predicted"]]
+    pairs = confusion.confused_pairs(tables.confusion_frame(report, report["primary"]))
+    pairs = pairs[pairs["true"].isin(shown) & pairs["predicted"].isin(shown)]
+    true, predicted = pairs.iloc[-1][["true", "predicted"]]  # not the preselected worst one
     area = page.locator('[data-testid="stPlotlyChart"]').nth(1).locator(".nsewdrag").first
-    area.scroll_into_view_if_needed()
-    box = area.bounding_box()
-    n = len(shown)
-    x = box["x"] + (shown.index(predicted) + 0.5) * box["width"] / n
-    y = box["y"] + (shown.index(true) + 0.5) * box["height"] / n
-    seconds = timed(page, lambda: page.mouse.click(x, y), 3)
-    value = page.locator('[data-testid="stSelectbox"]', has_text="Clips of one cell") \
-        .locator("input").input_value()
-    return {"cell": f"{true} -> {predicted}", "listed": value,
-            "exact": value.startswith(f"{true} → {predicted}:"), "seconds": round(seconds, 2)}
+    box_input = page.locator('[data-testid="stSelectbox"]', has_text="Clips of one cell") \
+        .locator("input")
+    wanted, n, seconds = f"{true} → {predicted}:", len(shown), []
+    for _ in range(3):  # plotly may still be wiring its handlers right after a rerun
+        area.scroll_into_view_if_needed()
+        box = area.bounding_box()
+        x = box["x"] + (shown.index(predicted) + 0.5) * box["width"] / n
+        y = box["y"] + (shown.index(true) + 0.5) * box["height"] / n
+        seconds.append(timed(page, lambda x=x, y=y: page.mouse.click(x, y), 3))
+        if box_input.input_value().startswith(wanted):
+            break
+    return {"cell": f"{true} -> {predicted}", "listed": box_input.input_value(),
+            "exact": box_input.input_value().startswith(wanted), "clicks": len(seconds),
+            "seconds": round(seconds[-1], 2)}
 
 
 def measure(classes: int, tmp: Path, shots: Path | None) -> dict:
@@ -128,11 +135,11 @@ def measure(classes: int, tmp: Path, shots: Path | None) -> dict:
             result["click"] = click_a_cell(page, report, shown)
             page.wait_for_timeout(1000)
             result["click_longest_task_ms"] = round(longest_task(page)[0])
-            mode = page.locator('[data-testid="stButtonGroup"] button', has_text="mode vote").first
+            mode = page.locator(BUTTON, has_text="mode vote").first
             result["switch_aggregator_s"] = round(timed(page, mode.click, 3), 2)
             page.wait_for_timeout(1000)
             result["switch_longest_task_ms"] = round(longest_task(page)[0])
-            full = page.locator('[data-testid="stButtonGroup"] button', has_text="All classes").first
+            full = page.locator(BUTTON, has_text="All classes").first
             result["full_matrix_s"] = round(timed(page, full.click, 3), 2)
             page.wait_for_timeout(1000)
             result["full_matrix_longest_task_ms"] = round(longest_task(page)[0])
@@ -144,16 +151,56 @@ def measure(classes: int, tmp: Path, shots: Path | None) -> dict:
     return result
 
 
+def measure_dataset(tmp: Path, shots: Path | None, clips: int = 13_320) -> dict:
+    """The Dataset page on a 101-class tree of ``clips`` clips: open it, search for a clip."""
+    from playwright.sync_api import sync_playwright
+
+    root = make_ucf_tree(tmp / "dataset-page", 101, clips)
+    port = free_port()
+    proc = start_server({"VIDCORE_RUNS": str(tmp / "no-runs")}, port, tmp / "server-ds.log")
+    result = {"page": "dataset", "clips": clips}
+    try:
+        wait_healthy(port, proc)
+        with sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.add_init_script(LONGTASKS)
+            page.goto(f"http://127.0.0.1:{port}/dataset")
+            page.get_by_text("A folder on this machine").click()
+            path = page.get_by_label("Dataset folder or .csv file")
+            path.fill(str(root))
+            result["open_s"] = round(timed(page, lambda: path.press("Enter"), 2), 2)
+            page.wait_for_timeout(1000)
+            result["open_longest_task_ms"] = round(longest_task(page)[0])
+            search = page.get_by_label("Search path or group")
+            search.fill("JumpRope_g08_c03")
+            result["search_s"] = round(timed(page, lambda: search.press("Enter"), 2), 2)
+            page.wait_for_timeout(1000)
+            result["search_longest_task_ms"] = round(longest_task(page)[0])
+            result["search_found"] = page.get_by_text("1 of 13320 videos").count() == 1
+            page.locator("video").first.wait_for(timeout=60_000)
+            if shots:
+                shoot(page, shots / "dataset-13320.png")
+            browser.close()
+    finally:
+        stop_server(proc)
+    return result
+
+
 def main(argv=None) -> int:
     """Measure every class count asked for; print one JSON line each and a summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classes", type=int, nargs="+", default=[10, 101, 400])
     parser.add_argument("--shots", default=None, help="save page screenshots here")
+    parser.add_argument("--dataset", action="store_true",
+                        help="also the Dataset page on 13,320 clips")
     args = parser.parse_args(argv)
     print(f"CPU flags: {cpu_flags()}")
     shots = Path(args.shots) if args.shots else None
     with tempfile.TemporaryDirectory(prefix="vidcore-evalbench-") as tmp:
         results = [measure(n, Path(tmp), shots) for n in args.classes]
+        if args.dataset:
+            print(json.dumps(measure_dataset(Path(tmp), shots)))
     for r in results:
         print(json.dumps(r))
     print("classes  open(first/again) s  longest task ms (open/click/switch/full)  click exact")
