@@ -71,7 +71,6 @@ def aggregator_bars(long: pd.DataFrame) -> go.Figure:
 CELL_MAX = 44  # px: a 10-class matrix is 440 px square
 PLOT_WIDTH = 760  # px the cells may take across
 PLOT_HEIGHT_MAX = 2400  # px the cells may take down (400 classes: 6 px rows)
-ROW_MIN = 12  # px: rows this tall carry every true-class name at LABEL_FONT_MIN
 LABEL_FONT_MIN, LABEL_FONT_MAX = 10, 12
 TEXT_MIN_CELL = 18  # px: below this the numbers in cells are not legible, so none are drawn
 CHAR_WIDTH = 0.6  # of the font size: average width of a label character
@@ -80,16 +79,16 @@ CHAR_WIDTH = 0.6  # of the font size: average width of a label character
 def confusion_geometry(n: int, longest_label: int = 12) -> dict:
     """Pixel layout of an ``n``-class matrix: cell size, fonts, which names fit, margins.
 
-    Columns share ``PLOT_WIDTH``; rows are at least ``ROW_MIN`` tall (every true-class
+    Columns share ``PLOT_WIDTH``; rows are at least a label tall (every true-class
     name fits) until the height would pass ``PLOT_HEIGHT_MAX``. Axis names are kept
     one label height apart: ``x_step``/``y_step`` say every how many-th class is named.
     """
-    cell_w = max(1.0, min(CELL_MAX, PLOT_WIDTH / n))
-    cell_h = max(cell_w, min(ROW_MIN, PLOT_HEIGHT_MAX / n))
     font = LABEL_FONT_MAX if n <= 30 else LABEL_FONT_MIN + (n <= 60)
     label_px = font + 2  # a label's height plus a pixel either side
+    cell_w = min(CELL_MAX, PLOT_WIDTH / n)
+    cell_h = max(cell_w, min(label_px, PLOT_HEIGHT_MAX / n))
     label_w = int(longest_label * font * CHAR_WIDTH) + 10
-    margin = {"l": label_w + 30, "t": label_w + 30, "r": 90, "b": 10}
+    margin = {"l": label_w + 30, "t": label_w + 30, "r": 150, "b": 10}
     return {"cell_w": cell_w, "cell_h": cell_h, "font": font,
             "x_step": math.ceil(label_px / cell_w), "y_step": math.ceil(label_px / cell_h),
             "text": min(cell_w, cell_h) >= TEXT_MIN_CELL, "margin": margin,
@@ -120,14 +119,16 @@ def confusion_heatmap(confusion: pd.DataFrame, totals: pd.Series | None = None) 
     right = np.where(np.eye(n, dtype=bool), values, np.nan)
     wrong = np.where(~np.eye(n, dtype=bool) & (values > 0), values, np.nan)
     fig = go.Figure()
-    for z, scale, title, x_pos in ((right, "Blues", "Right", 1.0),
-                                   (wrong, "Reds", "Mistaken", 1.08)):
+    plot_w = n * geo["cell_w"]  # colour bars placed in pixels right of the cells
+    for z, scale, title, x_pos in ((right, "Blues", "Right", 1 + 10 / plot_w),
+                                   (wrong, "Reds", "Mistaken", 1 + 80 / plot_w)):
         text = np.where(np.isnan(z), "", values.astype(str)) if geo["text"] else None
         fig.add_heatmap(z=z, x=classes, y=classes, colorscale=scale, hoverinfo="skip", zmin=0,
                         zmax=max(1, int(np.nanmax(z, initial=0))),
                         text=text, texttemplate="%{text}" if geo["text"] else None,
                         textfont={"size": min(14, int(geo["cell_h"] * 0.4))},
                         colorbar={"title": {"text": title, "side": "top"}, "x": x_pos,
+                                  "xanchor": "left", "xpad": 0,
                                   "len": min(1.0, 300 / (n * geo["cell_h"])), "y": 1,
                                   "yanchor": "top", "thickness": 10, "lenmode": "fraction"})
     rows, cols = np.nonzero(values)
@@ -165,14 +166,16 @@ def class_accuracy_bars(per_class: pd.DataFrame) -> go.Figure:
     text = [f"{r} of {c}" for r, c in zip(per_class["right"], per_class["clips"], strict=True)]
     fig = go.Figure(go.Bar(
         x=per_class["accuracy"], y=per_class["class"], orientation="h", text=text,
-        textposition="auto", insidetextanchor="end", marker_color="#3b5bdb",
+        textposition="outside", cliponaxis=False, textfont={"size": 10},
+        marker_color="#3b5bdb",
         customdata=per_class[["right", "clips"]].to_numpy(),
         hovertemplate="%{y}: %{x:.1%} (%{customdata[0]} of %{customdata[1]} clips)<extra></extra>"))
     fig.update_xaxes(title_text="Top-1 accuracy (share of the class's test clips)",
-                     tickformat=".0%", range=[0, 1.0], side="top")
+                     tickformat=".0%", range=[0, 1.15], side="top",
+                     tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0])  # room for "right of clips"
     fig.update_yaxes(title_text="Class", type="category", autorange="reversed",
                      tickfont={"size": 11}, automargin=True)
-    fig.update_layout(bargap=0.25, uniformtext={"minsize": 9, "mode": "hide"})
+    fig.update_layout(bargap=0.25)
     return _tidy(fig, max(240, 18 * n + 80))
 
 

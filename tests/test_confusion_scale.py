@@ -190,3 +190,14 @@ def test_confused_pairs_are_the_mistakes_worst_first():
     first = pairs.iloc[0]
     assert first["share"] == pytest.approx(first["clips"] / frame.loc[first["true"]].sum())
     assert len(confusion.confused_pairs(frame, top=5)) == 5
+
+
+def test_geometry_keeps_names_apart_at_every_count():
+    for n in range(2, 1001):
+        geo = charts.confusion_geometry(n)
+        label = geo["font"] + 2
+        assert geo["x_step"] * geo["cell_w"] >= label and geo["y_step"] * geo["cell_h"] >= label
+        assert (geo["x_step"] - 1) * geo["cell_w"] < label  # no more names left out than needed
+        assert geo["y_step"] == 1 or n > 200, n  # every true class named up to 200 classes
+        assert geo["height"] <= charts.PLOT_HEIGHT_MAX + 400 and geo["width"] < 1100
+        assert geo["text"] == (min(geo["cell_w"], geo["cell_h"]) >= charts.TEXT_MIN_CELL)
