@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from scripts.scale_world import make_evaluated_run, make_ucf_tree  # noqa: E402
 from scripts.screenshots import (  # noqa: E402
+    cell_centre,
     free_port,
     launch,
     shoot,
@@ -86,12 +87,9 @@ def click_a_cell(page, report: dict, shown: list[str]) -> dict:
     area = page.locator('[data-testid="stPlotlyChart"]').nth(1).locator(".nsewdrag").first
     box_input = page.locator('[data-testid="stSelectbox"]', has_text="Clips of one cell") \
         .locator("input")
-    wanted, n, seconds = f"{true} → {predicted}:", len(shown), []
+    wanted, seconds = f"{true} → {predicted}:", []
     for _ in range(3):  # plotly may still be wiring its handlers right after a rerun
-        area.scroll_into_view_if_needed()
-        box = area.bounding_box()
-        x = box["x"] + (shown.index(predicted) + 0.5) * box["width"] / n
-        y = box["y"] + (shown.index(true) + 0.5) * box["height"] / n
+        x, y = cell_centre(page, area, shown, true, predicted)
         seconds.append(timed(page, lambda x=x, y=y: page.mouse.click(x, y), 3))
         if box_input.input_value().startswith(wanted):
             break
@@ -167,12 +165,12 @@ def measure_dataset(tmp: Path, shots: Path | None, clips: int = 13_320) -> dict:
             page.add_init_script(LONGTASKS)
             page.goto(f"http://127.0.0.1:{port}/dataset")
             page.get_by_text("A folder on this machine").click()
-            path = page.get_by_label("Dataset folder or .csv file")
+            path = page.get_by_role("textbox", name="Dataset folder or .csv file")
             path.fill(str(root))
             result["open_s"] = round(timed(page, lambda: path.press("Enter"), 2), 2)
             page.wait_for_timeout(1000)
             result["open_longest_task_ms"] = round(longest_task(page)[0])
-            search = page.get_by_label("Search path or group")
+            search = page.get_by_role("textbox", name="Search path or group")
             search.fill("JumpRope_g08_c03")
             result["search_s"] = round(timed(page, lambda: search.press("Enter"), 2), 2)
             page.wait_for_timeout(1000)
@@ -198,11 +196,12 @@ def main(argv=None) -> int:
     print(f"CPU flags: {cpu_flags()}")
     shots = Path(args.shots) if args.shots else None
     with tempfile.TemporaryDirectory(prefix="vidcore-evalbench-") as tmp:
-        results = [measure(n, Path(tmp), shots) for n in args.classes]
+        results = []
+        for n in args.classes:  # each printed at once: a later failure keeps the figures
+            results.append(measure(n, Path(tmp), shots))
+            print(json.dumps(results[-1]), flush=True)
         if args.dataset:
             print(json.dumps(measure_dataset(Path(tmp), shots)))
-    for r in results:
-        print(json.dumps(r))
     print("classes  open(first/again) s  longest task ms (open/click/switch/full)  click exact")
     for r in results:
         print(f"{r['classes']:>7}  {r['open_first_s']:>6} / {r['open_again_s']:<6}  "
