@@ -19,6 +19,45 @@ def pair_picked(table_key: str, cell_key: str, cells: list, pairs) -> None:
         pair = pairs.iloc[rows[0]]
         ui.select_cell(cell_key, cells, pair["true"], pair["predicted"])
 
+
+def focus_widgets(frame) -> tuple[str, dict]:
+    """The focus control and its one option widget: ``(mode, focus_classes keywords)``."""
+    classes = list(frame.index)
+    mistakes = confusion.mistakes_per_class(frame).sort_values(ascending=False, kind="stable")
+    default = confusion.default_focus(len(classes))
+    left, right = st.columns([4, 3], vertical_alignment="bottom")
+    focus = left.segmented_control("Show", confusion.FOCUS_MODES, default=default,
+                                   format_func=confusion.FOCUS_LABELS.get,
+                                   key="confusion-focus") or default
+    if focus == "confused":
+        return focus, {"count": right.slider(
+            "How many classes", 2, max(3, min(60, len(classes))),
+            min(confusion.DEFAULT_CONFUSED, len(classes)), key="confusion-count",
+            help="The classes of the worst mistakes (true → predicted pairs), worst first.")}
+    if focus == "chosen":
+        return focus, {"chosen": right.multiselect(
+            "Classes", classes, default=list(mistakes.index[:8]), key="confusion-chosen")}
+    if focus == "class":
+        return focus, {"center": right.selectbox(
+            "Class", classes, key="confusion-center", index=classes.index(mistakes.index[0]),
+            help="This class and every class it is confused with, either way.")}
+    return focus, {}
+
+
+def matrix_caption(shown: int, total: int) -> str:
+    """How to read the matrix as drawn: what is named, whether cells carry numbers."""
+    geo = charts.confusion_geometry(shown)
+    if geo["x_step"] == geo["y_step"] == 1:
+        names = "every class named"
+    else:
+        rows = "every row" if geo["y_step"] == 1 else f"every {geo['y_step']}th row"
+        names = (f"{rows} and every {geo['x_step']}th column named (point at a cell for its "
+                 "names, or focus on fewer classes)")
+    numbers = "" if geo["text"] else " · cells too small for numbers: point at one"
+    return (f"{shown} of {total} classes · rows: true class, columns: predicted · blue: right, "
+            f"red: mistaken, white: no clip · {names}{numbers} · click a cell to list its clips.")
+
+
 st.title("Evaluate")
 run_dir = ui.pick_model()
 report = ui.cached_report(run_dir, ui.mtime_ns(f"{run_dir}/{runs.REPORT}"))
@@ -62,25 +101,7 @@ aggregator = st.segmented_control(
     format_func=tables.aggregator_label, key="confusion-aggregator") or report["primary"]
 frame = tables.confusion_frame(report, aggregator)
 classes = list(frame.index)
-mistakes = confusion.mistakes_per_class(frame).sort_values(ascending=False, kind="stable")
-left, right = st.columns([4, 3], vertical_alignment="bottom")
-focus = left.segmented_control(
-    "Show", confusion.FOCUS_MODES, default=confusion.default_focus(len(classes)),
-    format_func=confusion.FOCUS_LABELS.get, key="confusion-focus") \
-    or confusion.default_focus(len(classes))
-options = {}
-if focus == "confused":
-    options["count"] = right.slider("How many classes", 2, max(3, min(60, len(classes))),
-                                    min(confusion.DEFAULT_CONFUSED, len(classes)),
-                                    key="confusion-count",
-                                    help="The classes in the most mistakes, either way.")
-elif focus == "chosen":
-    options["chosen"] = right.multiselect("Classes", classes, default=list(mistakes.index[:8]),
-                                          key="confusion-chosen")
-elif focus == "class":
-    options["center"] = right.selectbox(
-        "Class", classes, key="confusion-center", index=classes.index(mistakes.index[0]),
-        help="This class and every class it is confused with, either way.")
+focus, options = focus_widgets(frame)
 cells = tables.confusion_cells(report, aggregator)
 cell_key = f"cell-{aggregator}"
 shown = None
@@ -95,14 +116,7 @@ else:
     st.plotly_chart(charts.confusion_heatmap(frame.loc[shown, shown], totals=frame.sum(axis=1)),
                     width="content", key=f"heatmap-{aggregator}", selection_mode="points",
                     on_select=partial(ui.cell_picked, f"heatmap-{aggregator}", cell_key, cells))
-    geo = charts.confusion_geometry(len(shown))
-    names = "every class named" if geo["x_step"] == geo["y_step"] == 1 else \
-        (f"every {geo['y_step']}-th row and {geo['x_step']}-th column named "
-         "(point at a cell for its names, or focus on fewer classes)").replace("1-th row", "row")
-    st.caption(f"{len(shown)} of {len(classes)} classes · rows: true class, columns: predicted · "
-               f"blue: right, red: mistaken, white: no clip · {names}"
-               + ("" if geo["text"] else " · cells too small for numbers: point at one")
-               + " · click a cell to list its clips.")
+    st.caption(matrix_caption(len(shown), len(classes)))
 
 st.subheader("Most confused pairs")
 pairs = confusion.confused_pairs(frame, top=PAIRS)
