@@ -123,12 +123,14 @@ def confusion_heatmap(confusion: pd.DataFrame, totals: pd.Series | None = None) 
     for z, scale, title, x_pos in ((right, "Blues", "Right", 1 + 10 / plot_w),
                                    (wrong, "Reds", "Mistaken", 1 + 80 / plot_w)):
         text = np.where(np.isnan(z), "", values.astype(str)) if geo["text"] else None
+        top = max(1, int(np.nanmax(z, initial=0)))
         fig.add_heatmap(z=z, x=classes, y=classes, colorscale=scale, hoverinfo="skip", zmin=0,
-                        zmax=max(1, int(np.nanmax(z, initial=0))),
+                        zmax=top,
                         text=text, texttemplate="%{text}" if geo["text"] else None,
                         textfont={"size": min(14, int(geo["cell_h"] * 0.4))},
                         colorbar={"title": {"text": title, "side": "top"}, "x": x_pos,
                                   "xanchor": "left", "xpad": 0,
+                                  "dtick": max(1, math.ceil(top / 5)),  # whole clips
                                   "len": min(1.0, 300 / (n * geo["cell_h"])), "y": 1,
                                   "yanchor": "top", "thickness": 10, "lenmode": "fraction"})
     rows, cols = np.nonzero(values)
