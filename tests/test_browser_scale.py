@@ -93,6 +93,20 @@ def test_a_click_in_the_focused_matrix_picks_that_cell(page, server):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_selecting_a_most_confused_pair_lists_its_clips(page, server):
+    _, pairs = _pairs(server)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    row = 2  # the third worst pair; header and rows are 35 px, the row marker column ~30 px
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * row + 17)
+    wait_idle(page)
+    true, predicted, clips = pairs.iloc[row][["true", "predicted", "clips"]]
+    picked = page.locator('[data-testid="stSelectbox"]', has_text="Clips of one cell") \
+        .locator("input").input_value()
+    assert picked.startswith(f"{true} → {predicted}: {clips} clip"), picked
+
+
 def test_a_click_in_the_whole_101_class_matrix_picks_that_cell(page, server):
     frame, pairs = _pairs(server)
     page.locator('[data-testid="stButtonGroup"] button', has_text="All classes").first.click()
