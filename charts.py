@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -65,36 +66,119 @@ def aggregator_bars(long: pd.DataFrame) -> go.Figure:
     return _tidy(fig, 340)
 
 
-def confusion_heatmap(confusion: pd.DataFrame) -> go.Figure:
-    """Test videos per true (row) and predicted (column) class; a click selects a cell.
+# The confusion matrix is drawn at an exact pixel size (the page shows it at its own
+# width), so cell size, label spacing and click targets are known here and tested.
+CELL_MAX = 44  # px: a 10-class matrix is 440 px square
+PLOT_WIDTH = 760  # px the cells may take across
+PLOT_HEIGHT_MAX = 2400  # px the cells may take down (400 classes: 6 px rows)
+LABEL_FONT_MIN, LABEL_FONT_MAX = 10, 12
+TEXT_MIN_CELL = 18  # px: below this the numbers in cells are not legible, so none are drawn
+CHAR_WIDTH = 0.6  # of the font size: average width of a label character
 
-    Plotly heatmaps cannot be selected, so an invisible marker sits on every cell:
-    clicking a cell selects its marker, and Streamlit reports the selection.
+
+def confusion_geometry(n: int, longest_label: int = 12) -> dict:
+    """Pixel layout of an ``n``-class matrix: cell size, fonts, which names fit, margins.
+
+    Columns share ``PLOT_WIDTH``; rows are at least a label tall (every true-class
+    name fits) until the height would pass ``PLOT_HEIGHT_MAX``. Axis names are kept
+    one label height apart: ``x_step``/``y_step`` say every how many-th class is named.
     """
-    fig = px.imshow(confusion, text_auto=True, color_continuous_scale="Blues", aspect="auto")
-    fig.update_traces(hoverinfo="skip", hovertemplate=None)
-    cells = confusion.stack().reset_index(name="videos")
-    fig.add_scatter(x=cells["predicted"], y=cells["true"], customdata=cells["videos"],
-                    mode="markers", showlegend=False, name="",
-                    marker={"size": 28, "opacity": 0, "symbol": "square"},
-                    selected={"marker": {"opacity": 0}},
-                    unselected={"marker": {"opacity": 0}},
-                    hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata} videos")
-    n = len(confusion)
-    fig.update_xaxes(range=[-0.5, n - 0.5])  # the markers must not widen the axes
-    fig.update_yaxes(range=[n - 0.5, -0.5])
-    fig.update_layout(xaxis_title="Predicted class", yaxis_title="True class",
-                      coloraxis_colorbar_title="Videos", clickmode="event+select",
-                      dragmode=False)
-    return _tidy(fig, max(360, 34 * len(confusion) + 120))
+    font = LABEL_FONT_MAX if n <= 30 else LABEL_FONT_MIN + (n <= 60)
+    label_px = font + 2  # a label's height plus a pixel either side
+    cell_w = min(CELL_MAX, PLOT_WIDTH / n)
+    cell_h = max(cell_w, min(label_px, PLOT_HEIGHT_MAX / n))
+    label_w = int(longest_label * font * CHAR_WIDTH) + 10
+    margin = {"l": label_w + 30, "t": label_w + 30, "r": 150, "b": 10}
+    return {"cell_w": cell_w, "cell_h": cell_h, "font": font,
+            "x_step": math.ceil(label_px / cell_w), "y_step": math.ceil(label_px / cell_h),
+            "text": min(cell_w, cell_h) >= TEXT_MIN_CELL, "margin": margin,
+            "width": round(margin["l"] + n * cell_w + margin["r"]),
+            "height": round(margin["t"] + n * cell_h + margin["b"])}
 
 
-def per_class_bars(per_class: pd.DataFrame) -> go.Figure:
-    """Top-1 per class (x) and aggregator (colour)."""
-    fig = px.bar(per_class, x="class", y="accuracy", color="aggregator", barmode="group")
-    fig.update_layout(xaxis_title="Class", yaxis_title="Top-1 accuracy",
-                      yaxis_tickformat=".0%", yaxis_range=[0, 1.02])
-    return _tidy(fig, 360)
+def confusion_heatmap(confusion: pd.DataFrame, totals: pd.Series | None = None) -> go.Figure:
+    """Test clips per true (row) and predicted (column) class; a click selects a cell.
+
+    Right answers (the diagonal) are blue, mistakes red, empty cells white. Numbers are
+    drawn only while cells are big enough to read them. Plotly heatmaps cannot be
+    selected, so each non-empty cell carries an invisible marker of the cell's own size
+    (nearest marker = the clicked cell) that Streamlit reports when clicked; empty cells
+    have no clips to list and no marker (only 1 in 10 cells at 101 classes have clips,
+    and 10,201 markers take plotly seconds to draw).
+
+    Args:
+        confusion: counts, rows = true class, columns = predicted (same classes, same order).
+        totals: test clips per true class (default: the row sums), for the shares in
+            the hover text when ``confusion`` shows only some of the classes.
+    """
+    n, classes = len(confusion), [str(c) for c in confusion.index]
+    geo = confusion_geometry(n, max(map(len, classes), default=1))
+    values = confusion.to_numpy()
+    totals = confusion.sum(axis=1) if totals is None else totals.reindex(confusion.index)
+    totals = totals.to_numpy()
+    right = np.where(np.eye(n, dtype=bool), values, np.nan)
+    wrong = np.where(~np.eye(n, dtype=bool) & (values > 0), values, np.nan)
+    fig = go.Figure()
+    plot_w = n * geo["cell_w"]  # colour bars placed in pixels right of the cells
+    for z, scale, title, x_pos in ((right, "Blues", "Right", 1 + 10 / plot_w),
+                                   (wrong, "Reds", "Mistaken", 1 + 80 / plot_w)):
+        text = np.where(np.isnan(z), "", values.astype(str)) if geo["text"] else None
+        top = max(1, int(np.nanmax(z, initial=0)))
+        fig.add_heatmap(z=z, x=classes, y=classes, colorscale=scale, hoverinfo="skip", zmin=0,
+                        zmax=top,
+                        text=text, texttemplate="%{text}" if geo["text"] else None,
+                        textfont={"size": min(14, int(geo["cell_h"] * 0.4))},
+                        colorbar={"title": {"text": title, "side": "top"}, "x": x_pos,
+                                  "xanchor": "left", "xpad": 0,
+                                  "dtick": max(1, math.ceil(top / 5)),  # whole clips
+                                  "len": min(1.0, 300 / (n * geo["cell_h"])), "y": 1,
+                                  "yanchor": "top", "thickness": 10, "lenmode": "fraction"})
+    rows, cols = np.nonzero(values)
+    share = values[rows, cols] / np.maximum(totals[rows], 1)
+    size = max(1, int(min(geo["cell_w"], geo["cell_h"])))  # the cell itself, never more
+    fig.add_scatter(x=[classes[j] for j in cols], y=[classes[i] for i in rows],
+                    customdata=np.stack([values[rows, cols], share], 1), mode="markers",
+                    showlegend=False, name="",
+                    marker={"size": size, "opacity": 0, "symbol": "square"},
+                    selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}},
+                    hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata[0]} clips "
+                                  "(%{customdata[1]:.0%} of the true class)")
+    _confusion_axes(fig, classes, geo)
+    return fig
+
+
+def _confusion_axes(fig: go.Figure, classes: list[str], geo: dict) -> None:
+    n = len(classes)
+    common = {"type": "category", "automargin": False, "showgrid": False,
+              "tickfont": {"size": geo["font"]}, "ticks": ""}
+    fig.update_xaxes(range=[-0.5, n - 0.5], side="top", tickangle=-90,
+                     tickmode="array", tickvals=classes[::geo["x_step"]],
+                     title={"text": "Predicted class", "standoff": 4}, **common)
+    fig.update_yaxes(range=[n - 0.5, -0.5], tickmode="array", tickvals=classes[::geo["y_step"]],
+                     title={"text": "True class", "standoff": 4}, **common)
+    fig.update_layout(width=geo["width"], height=geo["height"], margin=geo["margin"],
+                      clickmode="event+select", dragmode=False, hovermode="closest",
+                      hoverdistance=1, plot_bgcolor="white")
+
+
+def class_accuracy_bars(per_class: pd.DataFrame) -> go.Figure:
+    """Top-1 per class (``confusion.class_accuracy``): one horizontal bar a class, worst on
+    top, every name on the axis, the clips behind each share written on its bar."""
+    n = len(per_class)
+    text = [f"{r} of {c}" for r, c in zip(per_class["right"], per_class["clips"], strict=True)]
+    fig = go.Figure(go.Bar(
+        x=per_class["accuracy"], y=per_class["class"], orientation="h", text=text,
+        textposition="outside", cliponaxis=False, textfont={"size": 10},
+        marker_color="#3b5bdb",
+        customdata=per_class[["right", "clips"]].to_numpy(),
+        hovertemplate="%{y}: %{x:.1%} (%{customdata[0]} of %{customdata[1]} clips)<extra></extra>"))
+    fig.update_xaxes(title_text="Top-1 accuracy (share of the class's test clips)",
+                     tickformat=".0%", range=[0, 1.15], side="top",
+                     tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0])  # room for "right of clips"
+    fig.update_yaxes(title_text="Class", type="category", autorange="reversed",
+                     tickfont={"size": 11}, automargin=True)
+    fig.update_layout(bargap=0.25)
+    return _tidy(fig, max(240, 18 * n + 80))
 
 
 def frame_probability_lines(probs: pd.DataFrame) -> go.Figure:

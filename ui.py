@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 import charts
-from vidcore import launch, tables, webio
+from vidcore import launch, previews, tables, webio
 from vidcore.data import demo
 from vidcore.data.index import VideoIndex, load_index
 from vidcore.data.sampling import Sampler, create_sampler, describe, sampler_from_config
@@ -140,12 +140,6 @@ def cached_durations(paths: tuple[str, ...]) -> dict:
     return tables.duration_summary(paths)
 
 
-@st.cache_data(max_entries=32, show_spinner="Converting the clip for the browser…")
-def cached_preview(path: str, mtime_ns: int) -> tuple[bytes, str]:
-    """``webio.browser_clip``, cached per file version."""
-    return webio.browser_clip(path)
-
-
 @st.cache_data(max_entries=64, show_spinner="Reading the sampled frames…")
 def cached_thumbnails(path: str, mtime_ns: int, sampler_config: dict) -> dict:
     """The frames a sampler picks from a video, as small thumbnails with their times."""
@@ -178,7 +172,7 @@ def model_runs() -> dict[str, str]:
     choices = {}
     for r in runs.list_runs():
         if r["has_model"]:
-            star = " ★ active" if active and str(active) == r["path"] else ""
+            star = " ★ active" if runs.same_run(active, r["path"]) else ""
             choices[r["path"]] = f"{r['name']} · {r['head']}{star}"
     if runs.model_file(runs.DEMO_MODEL_DIR) is not None:
         star = " ★ active" if active is None else ""
@@ -204,7 +198,9 @@ def pick_model(label: str = "Model") -> str:
         st.session_state[RUN_CHOICE] = wanted
     if st.session_state.get(RUN_CHOICE) not in choices:
         with contextlib.suppress(VidcoreError):
-            st.session_state[RUN_CHOICE] = str(runs.resolve_model_dir())
+            active = runs.resolve_model_dir()  # resolved; the choices are listed paths
+            st.session_state[RUN_CHOICE] = next(
+                (path for path in choices if runs.same_run(path, active)), None)
         if st.session_state.get(RUN_CHOICE) not in choices:
             st.session_state[RUN_CHOICE] = next(iter(choices))
     return st.selectbox(label, list(choices), format_func=choices.get, key=RUN_CHOICE)
@@ -479,10 +475,14 @@ def cell_picked(chart_key: str, cell_key: str, cells: list) -> None:
     """Heatmap click -> select that (true, predicted) cell in the cell selectbox."""
     points = st.session_state[chart_key].selection.get("points", [])
     if points:
-        true, predicted = points[0].get("y"), points[0].get("x")
-        match = [c for c in cells if c[0] == true and c[1] == predicted]
-        if match:
-            st.session_state[cell_key] = match[0]
+        select_cell(cell_key, cells, points[0].get("y"), points[0].get("x"))
+
+
+def select_cell(cell_key: str, cells: list, true, predicted) -> None:
+    """Set the cell selectbox to the ``(true, predicted, clips)`` cell of those classes."""
+    match = [c for c in cells if c[0] == true and c[1] == predicted]
+    if match:
+        st.session_state[cell_key] = match[0]
 
 
 def show_media(data: bytes, mime: str) -> None:
@@ -493,10 +493,29 @@ def show_media(data: bytes, mime: str) -> None:
         st.image(data, caption="Animated GIF: this server cannot encode a browser video format.")
 
 
+PREVIEWS = previews.Previews()  # one per server process: every session shares its conversions
+PREVIEW_POLL_SECONDS = 0.5
+
+
 def play_clip(path) -> None:
-    """Show a video in a browser-playable form (WebM, or a GIF where WebM cannot be written)."""
+    """Play a clip once its browser preview is made; the page never waits for the transcode.
+
+    The conversion runs in ``PREVIEWS``'s worker; until it is done a small fragment
+    polls it and reruns the page once the preview is there.
+    """
     with guard("Playing the clip", stop=False):
-        show_media(*cached_preview(str(path), mtime_ns(path)))
+        ready = PREVIEWS.get(path)
+        if ready is not None:
+            show_media(*ready)
+        else:
+            st.fragment(_wait_for_preview, run_every=PREVIEW_POLL_SECONDS)(str(path))
+
+
+def _wait_for_preview(path: str) -> None:
+    with guard("Playing the clip", stop=False):
+        if PREVIEWS.get(path) is not None:
+            st.rerun()  # the whole page: its next run shows the player in place
+        st.caption(":material/hourglass_top: Converting the clip for the browser…")
 
 
 def sampled_frames(path, max_shown: int = 32,
@@ -529,6 +548,19 @@ def play_run_clip(run_dir: str, split: int, rel_path: str | None) -> None:
 
 
 # ---------------------------------------------------------------- prediction
+
+CLASS_LIST_MAX = 12  # longer class lists go into an expander
+
+
+def caption_with_classes(text: str, classes) -> None:
+    """``text`` + "N actions: a, b, c." as a caption; a long list folds into an expander."""
+    if len(classes) <= CLASS_LIST_MAX:
+        st.caption(f"{text} {len(classes)} actions: {', '.join(classes)}.")
+        return
+    st.caption(f"{text} {len(classes)} actions.")
+    with st.expander(f"The {len(classes)} actions it knows"):
+        st.caption(", ".join(classes))
+
 
 UPLOAD_HINT = ("Upload a video that plays in a video player (MP4, AVI, MOV, MKV or WebM); "
                "if yours does, convert it to H.264 MP4 and try again.")

@@ -7,6 +7,7 @@ import ui
 from vidcore import tables
 
 MAX_STRIP = 32  # frames shown in the strip; the fps sampler can pick hundreds
+MAX_CHOICES = 200  # clips offered in the clip picker at once
 
 st.title("Dataset")
 index = ui.current_index()
@@ -73,7 +74,11 @@ if shown.empty:
     st.info("No video matches the filters above; clear them to pick a clip.",
             icon=":material/filter_alt_off:")
     st.stop()
-choice = st.selectbox("Video", shown["path"], help="The filters above narrow this list.")
+if len(shown) > MAX_CHOICES:  # a 13,320-entry selectbox takes the browser seconds
+    st.caption(f"The list below holds the first {MAX_CHOICES} of the {len(shown)} matching "
+               "videos: type part of a name (e.g. `g08_c03`) or a group above to find another.")
+choice = st.selectbox("Video", shown["path"].head(MAX_CHOICES),
+                      help="The search and filters above narrow this list.")
 path = index.path_of(index.find(choice))
 player, strip = st.columns([2, 3])
 with player:

@@ -7,7 +7,57 @@ import streamlit as st
 import charts
 import ui
 from app_pages import model_transfer
-from vidcore import runs, tables
+from vidcore import confusion, runs, tables
+
+PAIRS = 50  # rows of the most-confused-pairs table
+MAX_CELLS = 300  # entries of the cell picker
+
+
+def pair_picked(table_key: str, cell_key: str, cells: list, pairs) -> None:
+    """A row of the pairs table selected -> select that cell in the cell selectbox."""
+    rows = st.session_state[table_key].selection.get("rows", [])
+    if rows:
+        pair = pairs.iloc[rows[0]]
+        ui.select_cell(cell_key, cells, pair["true"], pair["predicted"])
+
+
+def focus_widgets(frame) -> tuple[str, dict]:
+    """The focus control and its one option widget: ``(mode, focus_classes keywords)``."""
+    classes = list(frame.index)
+    mistakes = confusion.mistakes_per_class(frame).sort_values(ascending=False, kind="stable")
+    default = confusion.default_focus(len(classes))
+    left, right = st.columns([4, 3], vertical_alignment="bottom")
+    focus = left.segmented_control("Show", confusion.FOCUS_MODES, default=default,
+                                   format_func=confusion.FOCUS_LABELS.get,
+                                   key="confusion-focus") or default
+    if focus == "confused":
+        return focus, {"count": right.slider(
+            "How many classes", 2, max(3, min(60, len(classes))),
+            min(confusion.DEFAULT_CONFUSED, len(classes)), key="confusion-count",
+            help="The classes of the worst mistakes (true → predicted pairs), worst first.")}
+    if focus == "chosen":
+        return focus, {"chosen": right.multiselect(
+            "Classes", classes, default=list(mistakes.index[:8]), key="confusion-chosen")}
+    if focus == "class":
+        return focus, {"center": right.selectbox(
+            "Class", classes, key="confusion-center", index=classes.index(mistakes.index[0]),
+            help="This class and every class it is confused with, either way.")}
+    return focus, {}
+
+
+def matrix_caption(shown: int, total: int) -> str:
+    """How to read the matrix as drawn: what is named, whether cells carry numbers."""
+    geo = charts.confusion_geometry(shown)
+    if geo["x_step"] == geo["y_step"] == 1:
+        names = "every class named"
+    else:
+        rows = "every row" if geo["y_step"] == 1 else f"every {geo['y_step']}th row"
+        names = (f"{rows} and every {geo['x_step']}th column named (point at a cell for its "
+                 "names, or focus on fewer classes)")
+    numbers = "" if geo["text"] else " · cells too small for numbers: point at one"
+    return (f"{shown} of {total} classes · rows: true class, columns: predicted · blue: right, "
+            f"red: mistaken, white: no clip · {names}{numbers} · click a cell to list its clips.")
+
 
 st.title("Evaluate")
 run_dir = ui.pick_model()
@@ -51,13 +101,50 @@ st.subheader("Confusion matrix")
 aggregator = st.segmented_control(
     "Aggregator", list(report["aggregators"]), default=report["primary"],
     format_func=tables.aggregator_label, key="confusion-aggregator") or report["primary"]
+frame = tables.confusion_frame(report, aggregator)
+classes = list(frame.index)
+focus, options = focus_widgets(frame)
 cells = tables.confusion_cells(report, aggregator)
 cell_key = f"cell-{aggregator}"
-st.plotly_chart(charts.confusion_heatmap(tables.confusion_frame(report, aggregator)),
-                key=f"heatmap-{aggregator}", selection_mode="points",
-                on_select=partial(ui.cell_picked, f"heatmap-{aggregator}", cell_key, cells))
+shown = None
+with ui.guard("Focusing the matrix", stop=False):
+    shown = confusion.focus_classes(frame, focus, **options)
+if shown is None:
+    pass  # the guard has said what to do
+elif not shown:
+    st.success("No mistakes at all with this aggregator: every test clip is right.",
+               icon=":material/check_circle:")
+else:
+    st.plotly_chart(charts.confusion_heatmap(frame.loc[shown, shown], totals=frame.sum(axis=1)),
+                    width="content", key=f"heatmap-{aggregator}", selection_mode="points",
+                    on_select=partial(ui.cell_picked, f"heatmap-{aggregator}", cell_key, cells))
+    st.caption(matrix_caption(len(shown), len(classes)))
+
+st.subheader("Most confused pairs")
+pairs = confusion.confused_pairs(frame, top=PAIRS)
+if pairs.empty:
+    st.caption("No mistakes: every test clip is right.")
+else:
+    st.caption(f"The {len(pairs)} most frequent mistakes of {len(confusion.confused_pairs(frame))}"
+               " (share: of the true class's test clips). Select a row to list and play its "
+               "clips below.")
+    st.dataframe(pairs, hide_index=True, key=f"pairs-{aggregator}", on_select=partial(
+        pair_picked, f"pairs-{aggregator}", cell_key, cells, pairs), selection_mode="single-row",
+        height=min(386, 35 * (len(pairs) + 1) + 3), column_config={
+            "true": "true class", "predicted": "predicted as",
+            "share": st.column_config.ProgressColumn("share", format="percent",
+                                                     min_value=0, max_value=1)})
+
+# A selectbox of thousands of entries (400 classes: 3,500 cells with clips) takes the
+# browser seconds: offer the shown classes' cells, mistakes first, plus a picked one.
+in_view = set(shown or classes)
+choices = [c for c in cells if c[0] in in_view and c[1] in in_view][:MAX_CELLS]
+if st.session_state.get(cell_key) in cells and st.session_state[cell_key] not in choices:
+    choices.insert(0, st.session_state[cell_key])
 cell = st.selectbox(
-    "Clips of one cell (or click a cell above)", cells, key=cell_key,
+    "Clips of one cell (or click a cell above)", choices, key=cell_key,
+    help=f"The cells with clips of the classes shown above ({MAX_CELLS} at most), "
+         "mistakes first, most clips first.",
     format_func=lambda c: f"{c[0]} → {c[1]}: {c[2]} clip{'s' * (c[2] != 1)}"
     + ("" if c[0] == c[1] else "  ✗"))
 if cell:
@@ -72,5 +159,8 @@ if cell:
     with player:
         ui.play_run_clip(run_dir, report["split"], clip)
 
-st.subheader("Accuracy per class")
-st.plotly_chart(charts.per_class_bars(tables.per_class_frame(report)))
+st.subheader(f"Accuracy per class · {tables.aggregator_label(aggregator)}")
+per_class = confusion.class_accuracy(frame)
+st.caption(f"{len(per_class)} classes with test clips, worst first; each bar says how many of "
+           "the class's clips are right.")
+st.plotly_chart(charts.class_accuracy_bars(per_class))

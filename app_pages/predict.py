@@ -16,9 +16,9 @@ GRID = 4  # thumbnails per row
 st.title("Predict")
 run_dir = ui.pick_model()
 model = ui.model_or_stop(run_dir)
-st.caption(f"This model looks at {describe(model.feature_spec.sampler)} of a clip "
-           f"({model.config.get('backbone')} features, head {model.spec.name}) and knows "
-           f"{len(model.classes)} actions: {', '.join(model.classes)}.")
+ui.caption_with_classes(f"This model looks at {describe(model.feature_spec.sampler)} of a clip "
+                       f"({model.config.get('backbone')} features, head {model.spec.name}) "
+                       "and knows", model.classes)
 
 source = st.radio("Clip", (UPLOAD, TEST_CLIP), horizontal=True, key="predict-source")
 if source == UPLOAD:

@@ -125,7 +125,7 @@ if not all_runs and not watched:
             "about a minute.", icon=":material/info:")
 active = runs.active_model()
 for run in all_runs[:20]:
-    ui.run_row(run, is_active=active is not None and str(active) == run["path"])
+    ui.run_row(run, is_active=runs.same_run(active, run["path"]))
 if len(all_runs) > 20:
     st.caption(f"The 20 newest of {len(all_runs)} runs; all are under "
                f"`{runs.default_runs_dir()}` (`vidcore runs` lists them).")

@@ -107,6 +107,22 @@ def shoot(page, path: Path) -> Path:
     return path
 
 
+def cell_centre(page, area, shown: list[str], true: str, predicted: str) -> tuple[float, float]:
+    """Window coordinates of a cell's centre, scrolled into the window first (a 101-class
+    matrix is taller than the window, and Streamlit scrolls its main area, not the page)."""
+    area.scroll_into_view_if_needed()
+    for _ in range(5):
+        box, view = area.bounding_box(), page.viewport_size
+        x = box["x"] + (shown.index(predicted) + 0.5) * box["width"] / len(shown)
+        y = box["y"] + (shown.index(true) + 0.5) * box["height"] / len(shown)
+        if 60 < y < view["height"] - 60:
+            return x, y
+        page.mouse.move(view["width"] / 2, view["height"] / 2)
+        page.mouse.wheel(0, y - view["height"] / 2)
+        page.wait_for_timeout(300)
+    return x, y
+
+
 def open_page(page, base: str, name: str) -> None:
     """Open one app page by its URL path and wait for it to finish running."""
     page.goto(f"{base}/{PAGES[name]}")

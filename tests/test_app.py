@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import ui
 from tests import app_world
 from tests.conftest import write_video
 from vidcore import launch, runs
@@ -106,7 +107,8 @@ def test_dataset_filters_change_the_table(app):
 
 def test_dataset_frame_strip_follows_the_sidebar_sampler(app):
     open_page(app, "dataset")
-    assert app.get("video")  # the clip plays (as WebM)
+    ui.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
+    assert app.run().get("video")  # the clip plays (as WebM)
     assert len(app.image[0].captions) == 8  # the strip: one image per sampled frame
     assert "uniform, 8 frames" in texts(app.markdown)
     app.sidebar.slider[0].set_value(5).run()
@@ -181,10 +183,12 @@ def test_evaluate_scores_then_lists_the_clips_of_a_cell(app):
     assert labels.count("Top-1") == 3  # temporal head, mode vote, mean probability
     cell_box = next(s for s in app.selectbox if s.label.startswith("Clips of one cell"))
     true, predicted, count = cell_box.value
-    assert len(app.dataframe[0].value) == count
-    assert set(app.dataframe[0].value["predicted"]) == {predicted}
-    assert all(path.startswith(f"{true}/") for path in app.dataframe[0].value["path"])
-    assert app.get("video")  # one clip of the cell plays
+    clips = app.dataframe[-1].value  # the cell's clips (after the most-confused pairs)
+    assert len(clips) == count
+    assert set(clips["predicted"]) == {predicted}
+    assert all(path.startswith(f"{true}/") for path in clips["path"])
+    ui.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
+    assert app.run().get("video")  # one clip of the cell plays
 
 
 def test_predict_a_test_clip_shows_the_voted_class(app, world):

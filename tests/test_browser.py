@@ -143,6 +143,9 @@ def test_evaluate_from_the_browser(page, server):
     page.get_by_text("Accuracy per aggregator").wait_for(timeout=240_000)
     wait_idle(page)
     assert page.locator(EXCEPTION).count() == 0
+    # The run ends before the browser has loaded plotly (the clip converts in the
+    # background now): wait for the third chart rather than count at once.
+    page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for()
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
     _click_a_confusion_cell(page, server)
     shoot(page, SHOTS / "evaluate-report.png")

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import charts
-from vidcore import tables
+from vidcore import confusion, tables
 
 REPORT = {
     "classes": ["A", "B"], "primary": "temporal",
@@ -24,7 +24,7 @@ def _titles(fig):
 @pytest.mark.parametrize("fig", [
     charts.counts_bar(pd.DataFrame({"class": ["A"], "split": ["train"], "videos": [3]})),
     charts.aggregator_bars(tables.aggregator_long(REPORT)),
-    charts.per_class_bars(tables.per_class_frame(REPORT)),
+    charts.class_accuracy_bars(confusion.class_accuracy(tables.confusion_frame(REPORT, "mode"))),
     charts.confusion_heatmap(tables.confusion_frame(REPORT, "mode")),
     charts.training_curves(
         tables.epoch_frame([{"kind": "epoch", "epoch": 1, "loss": 1.0, "val_loss": 1.2,
@@ -38,7 +38,7 @@ def test_axes_are_titled(fig):
 def test_confusion_cells_can_be_clicked():
     fig = charts.confusion_heatmap(tables.confusion_frame(REPORT, "mode"))
     markers = [t for t in fig.data if t.type == "scatter"]
-    assert len(markers) == 1 and len(markers[0].x) == 4  # one per cell
+    assert len(markers) == 1 and len(markers[0].x) == 2  # one per cell with clips
     assert fig.layout.clickmode == "event+select"
 
 

@@ -327,6 +327,20 @@ def active_model(root: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def same_run(a: str | os.PathLike | None, b: str | os.PathLike | None) -> bool:
+    """Whether two paths name the same run folder, links and relative parts resolved.
+
+    ``ACTIVE`` stores a resolved path while ``list_runs`` lists paths under the runs
+    folder as given (``$VIDCORE_RUNS`` may go through a symlink): compare with this.
+    """
+    if a is None or b is None:
+        return False
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
 def resolve_model_dir(model: str | os.PathLike | None = None) -> Path:
     """The run to predict with: ``model`` if given, else the active one, else the demo model.
 

@@ -26,7 +26,7 @@ def run(args) -> int:
     if args.json:
         print_json({"active": str(active) if active else None, "runs": listing})
         return 0
-    rows = [["*" if active and str(active) == r["path"] else "", r["name"], r["state"],
+    rows = [["*" if runs.same_run(active, r["path"]) else "", r["name"], r["state"],
              r["head"], r["backbone"], _num(r["best_val_accuracy"]), _num(r["top1"])]
             for r in listing]
     print_table(rows, ["", "run", "state", "head", "backbone", "val acc.", "test top-1"])

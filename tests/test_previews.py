@@ -1,0 +1,80 @@
+"""Background previews: asking never waits, a finished preview is kept, a failure is retried."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from tests.conftest import write_video
+from vidcore.errors import VideoReadError
+from vidcore.previews import Previews
+
+
+def test_asking_returns_at_once_and_the_preview_comes_later(tmp_path):
+    gate = threading.Event()
+    made = []
+
+    def slow(path):  # a transcode that takes as long as the test wants
+        gate.wait(10)
+        made.append(path)
+        return b"webm", "video/webm"
+
+    clip = write_video(tmp_path / "a.avi", 5)
+    previews = Previews(slow)
+    start = time.perf_counter()
+    assert previews.get(clip) is None  # not made yet: no waiting
+    assert previews.get(clip) is None
+    assert time.perf_counter() - start < 1
+    gate.set()
+    previews.wait_idle(10)
+    assert previews.get(clip) == (b"webm", "video/webm")
+    assert made == [str(clip)]  # asked three times, made once
+
+
+def test_a_real_clip_becomes_a_browser_video(tmp_path):
+    clip = write_video(tmp_path / "b.avi", 10, size=(64, 48))
+    previews = Previews()
+    assert previews.get(clip) is None
+    previews.wait_idle(60)
+    data, mime = previews.get(clip)
+    assert mime in ("video/webm", "image/gif") and len(data) > 100
+
+
+def test_a_failure_is_reported_once_then_tried_again(tmp_path):
+    gate, tries = threading.Event(), []
+
+    def failing(path):  # fails like webio.browser_clip on a corrupt file, when let go
+        tries.append(path)
+        gate.wait(10)
+        raise VideoReadError(path, "not a video OpenCV can open")
+
+    clip = write_video(tmp_path / "c.avi", 3)
+    previews = Previews(failing)
+    assert previews.get(clip) is None
+    gate.set()
+    previews.wait_idle(10)
+    with pytest.raises(VideoReadError, match="c.avi"):
+        previews.get(clip)
+    gate.clear()
+    assert previews.get(clip) is None  # a failure is not kept: a new try runs
+    gate.set()
+    previews.wait_idle(10)
+    assert len(tries) == 2
+
+
+def test_a_changed_file_is_converted_again_and_old_ones_are_dropped(tmp_path):
+    calls = []
+    previews = Previews(lambda p: (calls.append(p) or p.encode(), "video/webm"), keep=2)
+    clips = [write_video(tmp_path / f"{i}.avi", 3) for i in range(3)]
+    for clip in clips:
+        previews.get(clip)
+        previews.wait_idle(10)
+    assert len(previews._jobs) == 2  # the oldest finished preview was dropped
+    clips[2].write_bytes(clips[0].read_bytes())  # a new version of the file
+    os.utime(clips[2], ns=(1, 1))
+    previews.get(clips[2])
+    previews.wait_idle(10)
+    assert calls.count(str(clips[2])) == 2
