@@ -79,5 +79,7 @@ def _build(root: Path) -> World:
 
 def cleanup() -> None:
     """Remove the world's folder (called at the end of the test session)."""
+    global _WORLD
     if _WORLD is not None:
         shutil.rmtree(_WORLD.demo_dir.parent, ignore_errors=True)
+        _WORLD = None

@@ -175,3 +175,12 @@ def synthetic_runs(tmp_path_factory):
             results[head] = train(config, run_dir=root / "runs" / head)
     return SimpleNamespace(csv=csv_path, data=root / "data", results=results,
                            runs={h: Path(r.run_dir) for h, r in results.items()})
+
+
+@pytest.fixture(scope="session")
+def world():
+    """The app tests' tiny world (tests/app_world.py), built once for the whole session."""
+    from tests import app_world
+
+    yield app_world.tiny_world()
+    app_world.cleanup()

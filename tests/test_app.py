@@ -32,12 +32,6 @@ def _keep_main_module():
     sys.modules["__main__"] = main
 
 
-@pytest.fixture(scope="session")
-def world():
-    yield app_world.tiny_world()
-    app_world.cleanup()
-
-
 @pytest.fixture
 def runs_dir(world, tmp_path):
     """A private runs folder holding the tiny run as the active model."""

@@ -48,12 +48,6 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def world():
-    yield app_world.tiny_world()
-    app_world.cleanup()
-
-
-@pytest.fixture(scope="module")
 def server(world, chromium, tmp_path_factory):
     """The app on a free port, on the tiny world; its training runs are ended afterwards."""
     tmp = tmp_path_factory.mktemp("browser")
