@@ -13,14 +13,46 @@ def add_parser(sub):
                         help="run directory (default: the active model, else the demo model)")
     parser.add_argument("--top", type=int, default=3, metavar="K", help="classes per frame (3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_timeline_arguments(parser)
     return parser
+
+
+def add_timeline_arguments(parser) -> None:
+    """``--timeline [--window S --step S]``: the verdict of every stretch of a long video."""
+    group = parser.add_argument_group("timeline (a long video, window by window)")
+    group.add_argument("--timeline", action="store_true",
+                       help="classify every window of the video and list its segments")
+    group.add_argument("--window", type=float, metavar="S",
+                       help="seconds per window (default: the model's window)")
+    group.add_argument("--step", type=float, metavar="S",
+                       help="seconds between verdicts (default: every frame the model keeps)")
+
+
+def print_timeline(result: dict) -> None:
+    """The timeline's settings and its segments, one line each."""
+    tl = result["timeline"]
+    print(f"timeline: {len(result['steps'])} windows of {tl['window']:g} s "
+          f"({tl['frames']} frames every {tl['interval']:.2f} s), a verdict every "
+          f"{tl['step']:.2f} s over {tl['duration']:.1f} s")
+    for seg in result["segments"]:
+        label = seg["label"] or "(unsure)"
+        print(f"  {seg['start']:8.2f} - {seg['end']:8.2f} s  {label}  {seg['confidence']:.2f}")
 
 
 def run(args) -> int:
     """Predict and print the answer of every aggregator, then the frames."""
     from vidcore.predict import predict
 
-    result = predict(args.model, args.video, top_k=max(1, args.top)).to_dict()
+    model = args.model
+    if args.timeline:  # load once for both
+        from vidcore.predict import check_video, load_model
+        from vidcore.timeline import timeline
+
+        check_video(args.video)  # a wrong path is reported before TensorFlow starts
+        model = load_model(args.model)
+    result = predict(model, args.video, top_k=max(1, args.top)).to_dict()
+    if args.timeline:
+        result.update(timeline(model, args.video, args.window, args.step).to_dict())
     if args.json:
         print_json(result)
         return 0
@@ -35,4 +67,6 @@ def run(args) -> int:
     for frame in result["frames"]:
         top = ", ".join(f"{c} {p:.2f}" for c, p in frame["top"])
         print(f"  {frame['time']:7.2f}s  {top}")
+    if args.timeline:
+        print_timeline(result)
     return 0
