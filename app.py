@@ -19,6 +19,7 @@ PAGES = [
     st.Page(ui.PAGES["train"], title="Train", icon=":material/model_training:"),
     st.Page(ui.PAGES["evaluate"], title="Evaluate", icon=":material/analytics:"),
     st.Page(ui.PAGES["predict"], title="Predict", icon=":material/smart_display:"),
+    st.Page(ui.PAGES["live"], title="Live", icon=":material/videocam:"),
 ]
 
 page = st.navigation(PAGES)

@@ -43,6 +43,7 @@ PAGES = {
     "train": "app_pages/train.py",
     "evaluate": "app_pages/evaluate.py",
     "predict": "app_pages/predict.py",
+    "live": "app_pages/live.py",
 }
 
 

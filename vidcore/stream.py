@@ -204,6 +204,17 @@ class StreamClassifier:
         self._last_step: float | None = None
         self._ema: np.ndarray | None = None
 
+    def warm_up(self) -> None:
+        """Build the backbone and trace the head on a blank window, so the first real
+        frame is quick (building takes seconds, and a camera connection waits for no one).
+        The window itself is left empty."""
+        size = self.model.backbone().size
+        feature = self.embed([np.zeros((size, size, 3), np.uint8)])[0]
+        k = self.plan.frames
+        self.model.predict_features(VideoFeatures(
+            np.repeat(feature[None], k, 0), np.arange(k, dtype=np.float64),
+            np.arange(k, dtype=np.int64)))
+
     # ---------------------------------------------------------------- feeding
 
     def push(self, image: np.ndarray, t: float) -> Step | None:
