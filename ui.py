@@ -410,10 +410,11 @@ def cell_picked(chart_key: str, cell_key: str, cells: list) -> None:
             st.session_state[cell_key] = match[0]
 
 
-def show_media(data: bytes, mime: str) -> None:
-    """A ``webio.browser_clip`` result: a video player, or the animated GIF fallback."""
+def show_media(data: bytes, mime: str, start_time: int = 0) -> None:
+    """A ``webio.browser_clip`` result: a video player (from ``start_time`` s), or the
+    animated GIF fallback."""
     if mime.startswith("video/"):
-        st.video(data, format=mime)
+        st.video(data, format=mime, start_time=start_time)
     else:
         st.image(data, caption="Animated GIF: this server cannot encode a browser video format.")
 

@@ -9,6 +9,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 import charts
 import ui
 from vidcore import clips, ice, runs, stream_tables
+from vidcore.data.video import resize_frame
 from vidcore.live import LiveSession
 from vidcore.stream import StreamClassifier, window_plan
 
@@ -17,7 +18,10 @@ CLIP = "live-clip"
 CONNECT_LIMIT_S = 20.0  # Start pressed, no frame yet: say what to check
 HISTORY_S = 30.0
 TOP = 3
-REFRESH_S = 1.0  # the panel redraws this often while the camera runs (drawing costs CPU)
+# While the camera runs the label redraws this often, the chart and frames less often:
+# drawing costs CPU in the server and the browser, which the camera's frames need too.
+REFRESH_S, HISTORY_REFRESH_S = 1.0, 3.0
+THUMB_WIDTH = 120
 # The component's own messages, in words that say what to do.
 TRANSLATIONS = {
     "media_api_not_available": "This browser offers no camera to this page. Open the app "
@@ -92,7 +96,13 @@ def show_history(live, aggregator: str) -> None:
             st.markdown(f"**The {len(frames)} frames of the current window**")
             now = frames[-1][0]
             for col, (t, image) in zip(st.columns(len(frames)), frames, strict=True):
-                col.image(image, caption=f"{t - now:+.2f} s", output_format="JPEG")
+                col.image(thumbnail(image), caption=f"{t - now:+.2f} s", output_format="JPEG")
+
+
+def thumbnail(image):
+    """A small copy for the frame strip (less to encode and send each redraw)."""
+    h, w = image.shape[:2]
+    return resize_frame(image, (THUMB_WIDTH, max(2, round(h * THUMB_WIDTH / w))))
 
 
 def show_record(live) -> None:
@@ -161,8 +171,16 @@ def panel() -> None:
         st.info("Stopped. The last results stay here until the next Start.",
                 icon=":material/stop_circle:")
     show_label(live.latest(), live.stats())
-    show_history(live, model.primary)
-    show_record(live)
+
+
+@st.fragment(run_every=HISTORY_REFRESH_S if active else None)
+def history() -> None:
+    """The chart and the frames: redrawn less often (plotly and images cost the most)."""
+    live = live_session.stream
+    if live is not None:
+        show_history(live, model.primary)
+        show_record(live)
 
 
 panel()
+history()

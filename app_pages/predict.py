@@ -5,6 +5,7 @@ import json
 import streamlit as st
 
 import charts
+import timeline_view
 import ui
 from vidcore import tables, webio
 from vidcore.data.sampling import describe
@@ -30,12 +31,14 @@ if source == UPLOAD:
                 f"{limit} MB), or pick a test clip of the dataset above.", icon=":material/upload:")
         st.stop()
     result = ui.predict_upload(run_dir, upload.name, upload.getvalue())
+    clip_source = {"data": upload.getvalue(), "name": upload.name}
 else:
     index = ui.current_index()
     clips = [r.path for r in (index.test or index.records)]
     clip = st.selectbox("Test clip", clips, key="predict-clip",
                         help="Test clips of the dataset chosen in the sidebar.")
     result = ui.predict_file(run_dir, str(index.path_of(index.find(clip))))
+    clip_source = {"path": str(index.path_of(index.find(clip)))}
 
 prediction = result["prediction"]
 note = prediction.get("sampling_note")
@@ -50,7 +53,8 @@ with st.container(key="answers"):
 
 player, grid = st.columns([2, 3])
 with player:
-    ui.show_media(*result["preview"])
+    ui.show_media(*result["preview"], start_time=timeline_view.start_time(
+        timeline_view.clip_id(clip_source.get("path"), clip_source.get("data"))))
 with grid, st.container(key="frame-grid"):
     st.markdown(f"**The {len(result['thumbs'])} sampled frames** and each one's top class")
     cells = list(zip(result["thumbs"], prediction["frames"], strict=True))
@@ -59,6 +63,8 @@ with grid, st.container(key="frame-grid"):
                                        strict=False):
             best, prob = frame["top"][0]
             col.image(image, caption=f"{frame['time']:.2f} s · {best} {prob:.0%}")
+
+timeline_view.show(run_dir, model, prediction, **clip_source)
 
 st.subheader("Predictions over time")
 st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction)))

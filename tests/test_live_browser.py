@@ -23,8 +23,16 @@ import cv2
 import numpy as np
 import pytest
 
-from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS, free_port, shoot, start_server, \
-    stop_server, wait_healthy, wait_idle
+from scripts.screenshots import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    shoot,
+    start_server,
+    stop_server,
+    wait_healthy,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -95,7 +103,9 @@ def _inside() -> None:
                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                 f"--use-file-for-fake-video-capture={camera}",
                 "--allow-loopback-in-peer-connection"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # Tall enough for the whole page: resizing the window to shoot it (as shoot()
+            # does) ended the camera stream.
+            page = browser.new_page(viewport={"width": 1400, "height": 1750})
             page.set_default_timeout(120_000)
             try:
                 _drive(page, f"http://127.0.0.1:{port}/live")
@@ -128,7 +138,8 @@ def _drive(page, url: str) -> None:
         "() => document.querySelectorAll('.st-key-live-frames img').length >= 4")
     assert page.locator(EXCEPTION).count() == 0
     assert page.get_by_text("Classifying the camera failed").count() == 0
-    shoot(page, SHOTS / "live.png")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "live.png"))
     camera.get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped.").wait_for()
     before = _processed(page)

@@ -255,8 +255,13 @@ class StreamClassifier:
         if self._last_step is not None and self._since_step < self.every:
             return None
         self._last_step, self._since_step = float(t), 0
-        return VideoFeatures(np.stack(self._feats), np.array(self._times, np.float64),
-                             np.array(self._ids, np.int64))
+        # A window not yet full is spread over K frames with repeats, as the uniform
+        # sampler treats a clip shorter than K frames; the head then always sees one
+        # shape (a new sequence length cost 9 s of kernel building here, mid-stream).
+        pick = np.round(np.linspace(0, len(self._feats) - 1, self.plan.frames)).astype(np.int64)
+        return VideoFeatures(np.stack(self._feats)[pick],
+                             np.array(self._times, np.float64)[pick],
+                             np.array(self._ids, np.int64)[pick])
 
     # ---------------------------------------------------------------- verdicts
 
@@ -268,7 +273,7 @@ class StreamClassifier:
         best = int(np.argmax(scores))
         confidence = float(scores[best])
         times = [float(t) for t in output.timestamps]
-        return Step(time=times[-1], start=times[0], frames=len(times), probabilities=probs,
+        return Step(time=times[-1], start=times[0], frames=len(set(times)), probabilities=probs,
                     scores=scores, label=self.classes[best], confidence=confidence,
                     unsure=confidence < self.threshold, frame_times=times,
                     frame_labels=[self.classes[i] for i in np.argmax(output.frame_probs, 1)])
@@ -373,6 +378,7 @@ class LiveStream:
         self.recent: collections.deque = collections.deque()  # (t, small RGB) of every frame
         self._stats = LiveStats()
         self._done: collections.deque = collections.deque(maxlen=64)  # processing end times
+        self.delays: collections.deque = collections.deque(maxlen=1024)  # arrival -> label, s
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._stop = threading.Event()
@@ -438,6 +444,7 @@ class LiveStream:
             self.window.append((t, small))
             if step is not None:
                 self._stats.delay_s = finished - arrival
+                self.delays.append(finished - arrival)
                 self.steps.append(step)
                 while self.steps and self.steps[0].time < t - self.history_s:
                     self.steps.popleft()
