@@ -40,6 +40,19 @@ def warmed_up(run_dir: str, model_mtime_ns: int) -> bool:
     StreamClassifier(ui.model_or_stop(run_dir)).warm_up()
     return True
 
+# What the component's own error lines (``NAME: message``) mean, and what to do.
+CAMERA_HELP = f"""
+- **NotAllowedError** (permission denied): allow the camera for this site (the camera
+  icon in the address bar), then press Start again.
+- **NotFoundError** or **NotReadableError**: no camera, or another app is using it.
+  Plug one in or close the other app, then press Start again.
+- **Media API not available**: the page is not secure. Open it as `http://localhost`
+  or over HTTPS.
+- **Taking longer than expected** / nothing arrives: the browser and this server cannot
+  reach each other. On one machine or network this works without settings; for a
+  remote server set `{ice.ENV}` to a STUN/TURN server (README, Live).
+"""
+
 
 def session() -> LiveSession:
     """This browser session's live state (its own stream; the model is shared)."""
@@ -142,6 +155,8 @@ ctx = webrtc_streamer(
     media_stream_constraints={"video": True, "audio": False},
     video_frame_callback=live_session.on_frame, translations=TRANSLATIONS)
 active = ctx.state.playing or ctx.state.signalling
+with st.expander("The camera does not start?", icon=":material/help:"):
+    st.markdown(CAMERA_HELP)
 if not active:
     live_session.stop()
     live_session.connect_since = None
