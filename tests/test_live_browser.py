@@ -103,8 +103,7 @@ def _inside() -> None:
                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                 f"--use-file-for-fake-video-capture={camera}",
                 "--allow-loopback-in-peer-connection"])
-            # Tall enough for the whole page: resizing the window to shoot it (as shoot()
-            # does) ended the camera stream.
+            # Tall enough for the whole page, so the screenshot needs no resize mid-stream.
             page = browser.new_page(viewport={"width": 1400, "height": 1750})
             page.set_default_timeout(120_000)
             try:

@@ -21,7 +21,7 @@ from vidcore.data.video import VideoInfo, read_frames
 from vidcore.errors import VideoReadError
 from vidcore.models.heads import TrainedModel
 from vidcore.predict import check_video, load_model
-from vidcore.stream import Step, StreamClassifier, WindowPlan
+from vidcore.stream import Step, StreamClassifier, WindowPlan, window_plan
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +106,11 @@ def timeline(model: TrainedModel | str | os.PathLike | None, video: str | os.Pat
     path, info = check_video(video)
     if not isinstance(model, TrainedModel):
         model = load_model(model)
-    probe_plan = StreamClassifier(model, window, step).plan
-    grid = grid_positions(info, probe_plan.interval)
+    plan = window_plan(model, window)
+    grid = grid_positions(info, plan.interval)
+    # A clip shorter than the window gets one verdict on all its grid frames.
     clf = StreamClassifier(model, window, step, threshold, smoothing,
-                           min_frames=min(probe_plan.frames, len(grid)))
+                           min_frames=min(plan.frames, len(grid)))
     steps: list[Step] = []
     for start in range(0, len(grid), CHUNK):
         chunk = Positions(grid.frame_ids[start:start + CHUNK], grid.timestamps[start:start + CHUNK])
