@@ -70,7 +70,8 @@ def _band(tl: dict, aggregator: str, duration: float, clip: str) -> None:
     st.subheader("Timeline")
     st.caption(f"The clip is longer than the model's window, so it is classified window by "
                f"window: {settings['window']:g} s as {settings['frames']} frames, a verdict "
-               f"every {settings['step']:.2f} s. Pick a segment to play the clip from there.")
+               f"every {settings['step']:.2f} s; each point of the curves is the window ending "
+               "there. Pick a segment to play the clip from there.")
     segments = stream_tables.segment_rows(tl["segments"])
     probs = stream_tables.step_probabilities(tl["steps"], aggregator, 3)
     with st.container(key="timeline"):
