@@ -81,3 +81,23 @@ def test_predict_shows_the_timeline_of_a_long_clip_and_plays_from_a_segment(app)
     assert video.proto.start_time == int(start)
     at.selectbox(key="predict-clip").set_value("Kick/v_Kick_g02_c01.avi").run()
     assert "Timeline" not in [h.value for h in at.subheader]  # a 2 s clip has none
+
+
+def test_opening_live_after_predict_does_not_crash_the_server(world, tmp_path):
+    # A fresh process without the test suite's early pylibsrtp import: Predict loads
+    # TensorFlow, then Live imports aiortc; in that order pylibsrtp used to segfault.
+    import os
+    import subprocess
+
+    script = ("from streamlit.testing.v1 import AppTest\n"
+              f"at = AppTest.from_file({APP!r}, default_timeout=180)\n"
+              "at.run()\n"
+              "at.switch_page('app_pages/predict.py').run()\n"
+              "at.switch_page('app_pages/live.py').run()\n"
+              "print('titles', [t.value for t in at.title])\n")
+    env = {**os.environ, "VIDCORE_DEMO_DIR": str(world / "demo"),
+           "VIDCORE_RUNS": str(tmp_path / "runs"), "VIDCORE_STORE": str(tmp_path / "store")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=400, cwd=Path(APP).parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "titles ['Live']" in done.stdout
