@@ -7,6 +7,9 @@ once, so the first request after a server start that opens a page URL directly
 sidebar, no page config, a different menu.
 """
 
+# aiortc's pylibsrtp (the Live page) crashes the process with a segmentation fault when
+# it is first imported after TensorFlow: import it before any page can load TensorFlow.
+import pylibsrtp  # noqa: F401
 import streamlit as st
 
 import ui
@@ -20,6 +23,7 @@ PAGES = [
     st.Page(ui.PAGES["train"], title="Train", icon=":material/model_training:"),
     st.Page(ui.PAGES["evaluate"], title="Evaluate", icon=":material/analytics:"),
     st.Page(ui.PAGES["predict"], title="Predict", icon=":material/smart_display:"),
+    st.Page(ui.PAGES["live"], title="Live", icon=":material/videocam:"),
 ]
 
 page = st.navigation(PAGES)

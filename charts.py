@@ -187,3 +187,40 @@ def frame_probability_lines(probs: pd.DataFrame) -> go.Figure:
     fig.update_layout(xaxis_title="Time in the video (s)", yaxis_title="Frame probability",
                       yaxis_tickformat=".0%", yaxis_range=[0, 1.02], legend_title_text="Class")
     return _tidy(fig, 340)
+
+
+def live_probability_lines(probs: pd.DataFrame, seconds: float = 30.0) -> go.Figure:
+    """Rolling chart of the live stream: probability (y) of the top classes (colour) over
+    the last ``seconds`` (x, seconds before now)."""
+    fig = px.line(probs, x="time", y="probability", color="class")
+    fig.update_layout(xaxis_title="Seconds ago", yaxis_title="Probability",
+                      xaxis_range=[-seconds, 0], yaxis_tickformat=".0%",
+                      yaxis_range=[0, 1.02], legend_title_text="Class")
+    return _tidy(fig, 300)
+
+
+def timeline_band(segments: pd.DataFrame, probs: pd.DataFrame, duration: float) -> go.Figure:
+    """A long video's timeline: a band of labelled segments (top) over the probabilities
+    of the top classes at each step (bottom), on one time axis."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.25, 0.75],
+                        vertical_spacing=0.06)
+    labels = list(dict.fromkeys(segments["label"]))
+    palette = px.colors.qualitative.Plotly
+    colour = {label: palette[i % len(palette)] for i, label in enumerate(labels)}
+    for i, seg in enumerate(segments.itertuples()):
+        fig.add_trace(go.Bar(
+            x=[seg.length], base=[seg.start], y=["segments"], orientation="h",
+            marker_color="#ced4da" if seg.label == "(unsure)" else colour[seg.label],
+            name=seg.label, legendgroup=seg.label, showlegend=False, text=seg.label,
+            textposition="inside", insidetextanchor="middle", customdata=[i],
+            hovertemplate=(f"{seg.label}<br>{seg.start:.1f}-{seg.end:.1f} s"
+                           f"<br>confidence {seg.confidence:.0%}<extra></extra>")),
+            row=1, col=1)
+    for cls, rows in probs.groupby("class", sort=False):
+        fig.add_trace(go.Scatter(x=rows["time"], y=rows["probability"], mode="lines",
+                                 name=cls, line_color=colour.get(cls)), row=2, col=1)
+    fig.update_yaxes(showticklabels=False, row=1, col=1)
+    fig.update_yaxes(title_text="Probability", tickformat=".0%", range=[0, 1.02], row=2, col=1)
+    fig.update_xaxes(title_text="Time in the video (s)", range=[0, duration], row=2, col=1)
+    fig.update_layout(barmode="overlay", legend_title_text="Class")
+    return _tidy(fig, 360)

@@ -47,6 +47,7 @@ PAGES = {
     "evaluate": "app_pages/evaluate.py",
     "predict": "app_pages/predict.py",
     "datasets": "app_pages/datasets.py",
+    "live": "app_pages/live.py",
 }
 
 
@@ -485,10 +486,11 @@ def select_cell(cell_key: str, cells: list, true, predicted) -> None:
         st.session_state[cell_key] = match[0]
 
 
-def show_media(data: bytes, mime: str) -> None:
-    """A ``webio.browser_clip`` result: a video player, or the animated GIF fallback."""
+def show_media(data: bytes, mime: str, start_time: int = 0) -> None:
+    """A ``webio.browser_clip`` result: a video player (from ``start_time`` s), or the
+    animated GIF fallback."""
     if mime.startswith("video/"):
-        st.video(data, format=mime)
+        st.video(data, format=mime, start_time=start_time)
     else:
         st.image(data, caption="Animated GIF: this server cannot encode a browser video format.")
 

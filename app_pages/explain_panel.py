@@ -50,24 +50,26 @@ def _explain_upload(run_dir: str, model_mtime: int, digest: str, name: str, _dat
         return _explained(run_dir, model_mtime, path, class_name)
 
 
-def _explanation(run_dir: str, source: tuple, class_name: str) -> dict:
+def _explanation(run_dir: str, source: dict, class_name: str) -> dict:
     mtime = ui.mtime_ns(runs.model_file(run_dir) or run_dir)
     with ui.guard("Explaining the prediction"):
-        if source[0] == "file":
-            return _explain_file(run_dir, mtime, source[1], ui.mtime_ns(source[1]), class_name)
-        name, data = source[1], source[2]
+        if source.get("path"):
+            path = source["path"]
+            return _explain_file(run_dir, mtime, path, ui.mtime_ns(path), class_name)
+        name, data = source["name"], source["data"]
         return _explain_upload(run_dir, mtime, hashlib.sha256(data).hexdigest(), name, data,
                                class_name)
 
 
-def frame_grid(run_dir: str, model, source: tuple, prediction: dict, thumbs: list,
+def frame_grid(run_dir: str, model, source: dict, prediction: dict, thumbs: list,
                columns: int = 4) -> None:
     """Class picker, opacity slider and the sampled frames with their heatmaps.
 
     Args:
         run_dir: the model's run.
         model: the loaded model (for its classes).
-        source: ``("file", path)`` or ``("upload", name, bytes)``.
+        source: ``{"path": path}`` for a dataset clip, ``{"name": name, "data": bytes}``
+            for an upload (the page's ``clip_source``).
         prediction: the prediction's dict (its answer is the default class).
         thumbs: the sampled frames' thumbnails, in temporal order.
         columns: thumbnails per row.

@@ -5,6 +5,7 @@ import json
 import streamlit as st
 
 import charts
+import timeline_view
 import ui
 from app_pages import explain_panel, model_transfer
 from vidcore import tables, webio
@@ -31,14 +32,14 @@ if source == UPLOAD:
                 f"{limit} MB), or pick a test clip of the dataset above.", icon=":material/upload:")
         st.stop()
     result = ui.predict_upload(run_dir, upload.name, upload.getvalue())
-    clip_source = ("upload", upload.name, upload.getvalue())
+    clip_source = {"data": upload.getvalue(), "name": upload.name}
 else:
     index = ui.current_index()
     clips = [r.path for r in (index.test or index.records)]
     clip = st.selectbox("Test clip", clips, key="predict-clip",
                         help="Test clips of the dataset chosen in the sidebar.")
-    clip_source = ("file", str(index.path_of(index.find(clip))))
-    result = ui.predict_file(run_dir, clip_source[1])
+    clip_source = {"path": str(index.path_of(index.find(clip)))}
+    result = ui.predict_file(run_dir, clip_source["path"])
 
 prediction = result["prediction"]
 note = prediction.get("sampling_note")
@@ -54,7 +55,8 @@ with st.container(key="answers"):
 looked = explain_panel.switch()
 player, grid = st.columns([2, 3])
 with player:
-    ui.show_media(*result["preview"])
+    ui.show_media(*result["preview"], start_time=timeline_view.start_time(
+        timeline_view.clip_id(clip_source.get("path"), clip_source.get("data"))))
 with grid, st.container(key="frame-grid"):
     st.markdown(f"**The {len(result['thumbs'])} sampled frames** and "
                 + ("where the evidence lies" if looked else "each one's top class"))
@@ -66,6 +68,8 @@ with grid, st.container(key="frame-grid"):
             col.image(image, caption=f"{frame['time']:.2f} s · {best} {prob:.0%}")
     if looked:
         explain_panel.frame_grid(run_dir, model, clip_source, prediction, result["thumbs"], GRID)
+
+timeline_view.show(run_dir, model, prediction, **clip_source)
 
 st.subheader("Predictions over time")
 st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction)))

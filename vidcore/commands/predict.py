@@ -19,7 +19,30 @@ def add_parser(sub):
     parser.add_argument("--explain-class", metavar="CLASS",
                         help="with --explain: the class to find evidence for "
                         "(default: the model's answer)")
+    add_timeline_arguments(parser)
     return parser
+
+
+def add_timeline_arguments(parser) -> None:
+    """``--timeline [--window S --step S]``: the verdict of every stretch of a long video."""
+    group = parser.add_argument_group("timeline (a long video, window by window)")
+    group.add_argument("--timeline", action="store_true",
+                       help="classify every window of the video and list its segments")
+    group.add_argument("--window", type=float, metavar="S",
+                       help="seconds per window (default: the model's window)")
+    group.add_argument("--step", type=float, metavar="S",
+                       help="seconds between verdicts (default: every frame the model keeps)")
+
+
+def print_timeline(result: dict) -> None:
+    """The timeline's settings and its segments, one line each."""
+    tl = result["timeline"]
+    print(f"timeline: {len(result['steps'])} windows of {tl['window']:g} s "
+          f"({tl['frames']} frames every {tl['interval']:.2f} s), a verdict every "
+          f"{tl['step']:.2f} s over {tl['duration']:.1f} s")
+    for seg in result["segments"]:
+        label = seg["label"] or "(unsure)"
+        print(f"  {seg['start']:8.2f} - {seg['end']:8.2f} s  {label}  {seg['confidence']:.2f}")
 
 
 def run(args) -> int:
@@ -28,9 +51,23 @@ def run(args) -> int:
 
     if args.explain or args.explain_class:
         from vidcore.commands.explain_output import explain_and_print
+        from vidcore.errors import InputError
+
+        if args.timeline:
+            raise InputError("--explain looks at one window's frames and --timeline at every "
+                             "window: run them as two commands")
 
         return explain_and_print(args)
-    result = predict(args.model, args.video, top_k=max(1, args.top)).to_dict()
+    model = args.model
+    if args.timeline:  # load once for both
+        from vidcore.predict import check_video, load_model
+        from vidcore.timeline import timeline
+
+        check_video(args.video)  # a wrong path is reported before TensorFlow starts
+        model = load_model(args.model)
+    result = predict(model, args.video, top_k=max(1, args.top)).to_dict()
+    if args.timeline:
+        result.update(timeline(model, args.video, args.window, args.step).to_dict())
     if args.json:
         print_json(result)
         return 0
@@ -45,4 +82,6 @@ def run(args) -> int:
     for frame in result["frames"]:
         top = ", ".join(f"{c} {p:.2f}" for c, p in frame["top"])
         print(f"  {frame['time']:7.2f}s  {top}")
+    if args.timeline:
+        print_timeline(result)
     return 0

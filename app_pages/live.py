@@ -1,0 +1,201 @@
+"""Live: what the camera sees, named as it happens (a thin shell over vidcore.stream)."""
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+import charts
+import ui
+from vidcore import clips, ice, runs, stream_tables
+from vidcore.data.video import resize_frame
+from vidcore.live import LiveSession
+from vidcore.stream import StreamClassifier, window_plan
+
+SESSION = "live-session"
+CLIP = "live-clip"
+CONNECT_LIMIT_S = 20.0  # Start pressed, no frame yet: say what to check
+HISTORY_S = 30.0
+TOP = 3
+# While the camera runs the label redraws this often, the chart and frames less often:
+# drawing costs CPU in the server and the browser, which the camera's frames need too.
+REFRESH_S, HISTORY_REFRESH_S = 1.0, 3.0
+THUMB_WIDTH = 120
+# The component's own messages, in words that say what to do.
+TRANSLATIONS = {
+    "media_api_not_available": "This browser offers no camera to this page. Open the app "
+                               "at http://localhost (or over HTTPS): browsers give cameras "
+                               "only to secure pages.",
+    "device_not_available": "No camera found. Plug one in (or free it from another app) "
+                            "and press Start again.",
+    "device_access_denied": "Camera permission denied. Allow the camera for this site in "
+                            "the browser's address bar, then press Start again.",
+}
+
+
+@st.cache_resource(show_spinner="Preparing the model for live frames…")
+def warmed_up(run_dir: str, model_mtime_ns: int) -> bool:
+    """Build and trace the shared model once per server, before a camera waits on it."""
+    StreamClassifier(ui.model_or_stop(run_dir)).warm_up()
+    return True
+
+# What the component's own error lines (``NAME: message``) mean, and what to do.
+CAMERA_HELP = f"""
+- **NotAllowedError** (permission denied): allow the camera for this site (the camera
+  icon in the address bar), then press Start again.
+- **NotFoundError** or **NotReadableError**: no camera, or another app is using it.
+  Plug one in or close the other app, then press Start again.
+- **Media API not available**: the page is not secure. Open it as `http://localhost`
+  or over HTTPS.
+- **Taking longer than expected** / nothing arrives: the browser and this server cannot
+  reach each other. On one machine or network this works without settings; for a
+  remote server set `{ice.ENV}` to a STUN/TURN server (README, Live).
+"""
+
+
+def session() -> LiveSession:
+    """This browser session's live state (its own stream; the model is shared)."""
+    if SESSION not in st.session_state:
+        st.session_state[SESSION] = LiveSession()
+    return st.session_state[SESSION]
+
+
+def settings(plan) -> dict:
+    """Threshold and smoothing from the user; the ``StreamClassifier`` options."""
+    left, right = st.columns(2)
+    threshold = left.slider("Unsure below", 0.0, 1.0, 0.5, 0.05, key="live-threshold",
+                            help="A label whose confidence is below this shows as unsure.")
+    smooth = right.toggle("Smooth over steps", True, key="live-smooth",
+                          help="Average each verdict with the previous ones (exponential "
+                               "moving average): steadier, a little slower to change.")
+    return {"threshold": threshold, "smoothing": 0.5 if smooth else None,
+            "min_frames": max(2, plan.frames // 2)}
+
+
+def show_label(step, stats) -> None:
+    """The current label, large, with its confidence and the stream's speed."""
+    with st.container(key="live-label"):
+        if step is None:
+            st.markdown("## …")
+            st.caption("Filling the first window…")
+        elif step.unsure:
+            st.markdown("## unsure")
+            st.caption(f"best guess {step.label} {step.confidence:.0%}")
+        else:
+            st.markdown(f"# {step.label}")
+            st.caption(f"confidence {step.confidence:.0%} · {step.frames} frames in the window")
+    a, b, c = st.columns(3)
+    a.metric("Processed frames/s", f"{stats.processed_fps:.1f}")
+    b.metric("Arrival to label", "–" if stats.delay_s is None else f"{stats.delay_s:.2f} s")
+    c.metric("Dropped frames", stats.dropped,
+             help="Frames the model wanted but could not keep up with (newest kept).")
+    with st.container(key="live-count"):
+        st.caption(f"{stats.processed:,} frames classified of {stats.offered:,} that arrived "
+                   f"({stats.kept:,} kept at the model's rate)")
+
+
+def show_history(live, aggregator: str) -> None:
+    """Rolling chart of the top classes and the window's frames with their times."""
+    steps = [s.to_dict(live.classifier.classes) for s in live.history()]
+    if steps:
+        now = steps[-1]["time"]
+        table = stream_tables.step_probabilities(steps, aggregator, TOP, now=now)
+        with st.container(key="live-chart"):
+            st.plotly_chart(charts.live_probability_lines(table, HISTORY_S))
+    frames = live.window_frames()
+    if frames:
+        with st.container(key="live-frames"):
+            st.markdown(f"**The {len(frames)} frames of the current window**")
+            now = frames[-1][0]
+            for col, (t, image) in zip(st.columns(len(frames)), frames, strict=True):
+                col.image(thumbnail(image), caption=f"{t - now:+.2f} s", output_format="JPEG")
+
+
+def thumbnail(image):
+    """A small copy for the frame strip (less to encode and send each redraw)."""
+    h, w = image.shape[:2]
+    return resize_frame(image, (THUMB_WIDTH, max(2, round(h * THUMB_WIDTH / w))))
+
+
+def show_record(live) -> None:
+    """Keep the last N seconds as a clip file to download."""
+    seconds = st.slider("Seconds to keep", 1, int(live.record_s), int(live.record_s),
+                        key="live-record-seconds")
+    if st.button("Keep the last seconds as a clip", icon=":material/fiber_manual_record:",
+                 key="live-record"):
+        with ui.guard("Writing the clip", stop=False):
+            old = st.session_state.get(CLIP)
+            out = Path(tempfile.mkdtemp(prefix="vidcore-live-"))
+            st.session_state[CLIP] = str(clips.write_clip(live.recorded(seconds), out))
+            if old:  # one clip per session on disk
+                Path(old).unlink(missing_ok=True)
+    clip = st.session_state.get(CLIP)
+    if clip and Path(clip).is_file():
+        st.download_button(f"Download {Path(clip).name}", Path(clip).read_bytes(),
+                           file_name=Path(clip).name, mime="video/x-msvideo",
+                           icon=":material/download:", on_click="ignore")
+
+
+st.title("Live")
+run_dir = ui.pick_model()
+model = ui.model_or_stop(run_dir)
+plan = window_plan(model)
+warmed_up(run_dir, ui.mtime_ns(runs.model_file(run_dir) or run_dir))
+st.caption(f"Point the camera at an action and press Start. The model looks at the last "
+           f"{plan.seconds:g} s as {plan.frames} frames (one every {plan.interval:.2f} s) and "
+           f"knows {len(model.classes)} actions: {', '.join(model.classes)}.")
+live_session = session()
+live_session.configure(model, **settings(plan))
+with ui.guard("Reading the WebRTC settings"):
+    rtc = ice.rtc_configuration()
+
+ctx = webrtc_streamer(
+    key="live-camera", mode=WebRtcMode.SENDONLY, rtc_configuration=rtc,
+    media_stream_constraints={"video": True, "audio": False},
+    video_frame_callback=live_session.on_frame, translations=TRANSLATIONS)
+active = ctx.state.playing or ctx.state.signalling
+with st.expander("The camera does not start?", icon=":material/help:"):
+    st.markdown(CAMERA_HELP)
+if not active:
+    live_session.stop()
+    live_session.connect_since = None
+elif live_session.connect_since is None:
+    live_session.connect_since = live_session.now()
+
+
+@st.fragment(run_every=REFRESH_S if active else None)
+def panel() -> None:
+    """Redrawn every REFRESH_S while the camera runs."""
+    waited = live_session.waited() if active else None
+    if waited is not None and waited > CONNECT_LIMIT_S:
+        st.warning(f"No video has reached the server {waited:.0f} s after Start. Check that "
+                   "the browser allowed the camera, that it and this server can reach each "
+                   "other (same machine or network), and, for a remote server, that "
+                   f"{ice.ENV} names a STUN/TURN server (README, Live).",
+                   icon=":material/wifi_off:")
+    live = live_session.stream
+    error = live_session.error or (live.stats().error if live else None)
+    if error:
+        st.error(f"Classifying the camera failed: {error}", icon=":material/error:")
+    if live is None:
+        if not active:
+            st.info("Press **Start** and allow the camera.", icon=":material/videocam:")
+        return
+    if not active:
+        st.info("Stopped. The last results stay here until the next Start.",
+                icon=":material/stop_circle:")
+    show_label(live.latest(), live.stats())
+
+
+@st.fragment(run_every=HISTORY_REFRESH_S if active else None)
+def history() -> None:
+    """The chart and the frames: redrawn less often (plotly and images cost the most)."""
+    live = live_session.stream
+    if live is not None:
+        show_history(live, model.primary)
+        show_record(live)
+
+
+panel()
+history()

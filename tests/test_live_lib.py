@@ -1,0 +1,92 @@
+"""The Live page's library parts: ICE settings, clip writing, the per-session glue."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from vidcore import clips, ice
+from vidcore.data.video import probe
+from vidcore.errors import InputError
+from vidcore.live import LiveSession
+
+
+def test_ice_default_is_an_explicit_empty_list():
+    assert ice.rtc_configuration({}) == {"iceServers": []}  # not {}: that means "unset"
+
+
+def test_ice_servers_from_the_variable_and_from_a_file(tmp_path):
+    servers = [{"urls": ["stun:stun.example.org:3478"]},
+               {"urls": "turn:turn.example.org", "username": "u", "credential": "p"}]
+    assert ice.rtc_configuration({ice.ENV: json.dumps(servers)}) == {"iceServers": servers}
+    path = tmp_path / "ice.json"
+    path.write_text(json.dumps(servers))
+    assert ice.rtc_configuration({ice.ENV_FILE: str(path)})["iceServers"] == servers
+
+
+@pytest.mark.parametrize("value, message", [
+    ("stun:x", "not valid JSON"), ('{"urls": "stun:x"}', "must be a JSON list"),
+    ('[{"url": "stun:x"}]', "must be a JSON list")])
+def test_bad_ice_settings_say_what_to_write(value, message):
+    with pytest.raises(InputError, match=message):
+        ice.rtc_configuration({ice.ENV: value})
+
+
+def test_missing_ice_file_is_named(tmp_path):
+    with pytest.raises(InputError, match="cannot be read"):
+        ice.rtc_configuration({ice.ENV_FILE: str(tmp_path / "nope.json")})
+
+
+def _frames(n, fps=12.5, size=(64, 48)):
+    rng = np.random.default_rng(0)
+    return [(i / fps, rng.integers(0, 255, (size[1], size[0], 3), np.uint8)) for i in range(n)]
+
+
+def test_write_clip_keeps_the_seen_rate_and_length(tmp_path):
+    path = clips.write_clip(_frames(25), tmp_path / "out", "kept.avi")
+    info = probe(path)
+    assert (info.frame_count, info.width, info.height) == (25, 64, 48)
+    assert info.fps == pytest.approx(12.5, rel=0.01)
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temp left
+    cap = cv2.VideoCapture(str(path))
+    assert cap.read()[0]
+    cap.release()
+
+
+def test_write_clip_refuses_nothing_and_odd_names(tmp_path):
+    with pytest.raises(InputError, match="no frames"):
+        clips.write_clip([], tmp_path)
+    for name in ("../x.avi", "x.mp4"):
+        with pytest.raises(InputError, match="plain file name"):
+            clips.write_clip(_frames(2), tmp_path, name)
+
+
+class _Frame:
+    def __init__(self, fail=False):
+        self.fail = fail
+
+    def to_ndarray(self, format):
+        if self.fail:
+            raise ValueError("undecodable frame")
+        return np.zeros((48, 64, 3), np.uint8)
+
+
+def test_session_callback_never_raises_and_reports():
+    session = LiveSession()
+    frame = _Frame()
+    assert session.on_frame(frame) is frame  # no model configured yet: reported, not raised
+    assert "no model is configured" in session.error
+    session.error = None
+    assert session.on_frame(_Frame(fail=True)) is not None
+    assert session.error == "ValueError: undecodable frame"
+
+
+def test_session_waits_then_sees_frames():
+    now = [100.0]
+    session = LiveSession(clock=lambda: now[0])
+    session.connect_since = 100.0
+    now[0] = 125.0
+    assert session.waited() == 25.0 and not session.running

@@ -1,0 +1,93 @@
+"""One browser session's camera stream: the glue between a WebRTC frame callback and
+``vidcore.stream`` (no Streamlit here, so it is tested without a browser).
+
+The page keeps one ``LiveSession`` per browser session and hands ``on_frame`` to
+streamlit-webrtc. Each Start gets a fresh ``LiveStream`` (new window, new counters);
+the model, and with it the backbone, is the app's shared cached one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from vidcore.models.heads import TrainedModel
+from vidcore.stream import LiveStream, StreamClassifier
+
+log = logging.getLogger(__name__)
+
+
+class LiveSession:
+    """Per-session state of the Live page.
+
+    Attributes:
+        stream: the current (or last) ``LiveStream``; None before the first frame.
+        error: the last error in the frame callback, as one line; None when all is well.
+        connect_since: when Start was pressed (monotonic seconds), until frames flow.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self.now = clock
+        self.stream: LiveStream | None = None
+        self.error: str | None = None
+        self.connect_since: float | None = None
+        self._model: TrainedModel | None = None
+        self._options: dict = {}
+        self._t0 = 0.0
+        self._stopped = True
+        self._lock = threading.Lock()
+
+    def configure(self, model: TrainedModel, **options) -> None:
+        """Model and ``StreamClassifier`` options for the next stream (a change restarts it)."""
+        with self._lock:
+            if model is not self._model or options != self._options:
+                self._model, self._options = model, dict(options)
+                self._stopped = True  # the next frame starts a stream with these
+                if self.stream is not None:
+                    self.stream.stop()
+
+    def on_frame(self, frame):
+        """The WebRTC video callback: hand the frame to the stream, return it unchanged.
+
+        Never raises: an error is logged and kept in ``error`` for the page to show
+        (streamlit-webrtc would swallow it and the page would silently stop updating).
+        """
+        try:
+            image = frame.to_ndarray(format="rgb24")
+            live = self._current()
+            live.offer(image, self.now() - self._t0)
+        except Exception as err:  # noqa: BLE001 - see the docstring
+            log.exception("live: the frame callback failed")
+            self.error = f"{type(err).__name__}: {err}"
+        return frame
+
+    def _current(self) -> LiveStream:
+        with self._lock:
+            if self._stopped or self.stream is None:
+                if self._model is None:
+                    raise RuntimeError("no model is configured for the live stream")
+                classifier = StreamClassifier(self._model, **self._options)
+                self.stream = LiveStream(classifier)
+                self._t0, self._stopped, self.error = self.now(), False, None
+            return self.stream
+
+    def stop(self) -> None:
+        """End the current stream (Stop was pressed); its last results stay readable."""
+        with self._lock:
+            self._stopped = True
+            if self.stream is not None:
+                self.stream.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether frames are being classified now."""
+        return not self._stopped and self.stream is not None
+
+    def waited(self) -> float | None:
+        """Seconds since Start while no frame has arrived yet; None once frames flow."""
+        if self.connect_since is None:
+            return None
+        if self.running and self.stream.stats().offered > 0:
+            return None
+        return self.now() - self.connect_since

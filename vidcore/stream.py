@@ -1,0 +1,494 @@
+"""One streaming classifier: frames in one by one, a verdict on the last few seconds out.
+
+A trained model looks at K frames of a clip (its sampler). On a stream there is no
+clip, so the classifier keeps a **window** of the last W seconds as K frames, spaced as
+the model's sampler would space them over a clip of W seconds (``WindowPlan``). Each
+kept frame is embedded once into a ring buffer of features, so a new frame costs one
+backbone call, not K; the head then runs on the window (the same
+``TrainedModel.predict_many`` and ``vidcore.evaluate.aggregate`` that ``predict`` uses,
+which is why a window fed frame by frame gives ``predict``'s probabilities).
+
+Used by the Live page (camera frames, through ``LiveStream``: a bounded queue with a
+latest-frame policy and one worker thread) and by ``vidcore.timeline`` (a file of any
+length).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vidcore.data.video import resize_frame
+from vidcore.errors import InputError
+from vidcore.evaluate import aggregate
+from vidcore.features import VideoFeatures
+from vidcore.models.heads import ModelOutput, TrainedModel
+
+log = logging.getLogger(__name__)
+
+# A sampler that picks K frames of a whole clip (uniform, segments) says nothing about
+# how long the clip is: the run does not record its training clips' lengths. This is
+# the window such a model sees on a stream unless the run's config has "window_s" or
+# the caller gives one; 3 s is the middle of the demo clips (2-3.5 s) and of the
+# single actions of UCF101's short classes.
+DEFAULT_WINDOW_S = 3.0
+TIME_TOLERANCE = 1e-6  # seconds; frame times like i/25 land on the keep grid despite rounding
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """How a model looks at a stream: K frames spaced ``interval`` seconds apart.
+
+    Attributes:
+        seconds: the window W, from its first kept frame to its last.
+        frames: K, frames in a full window.
+        interval: seconds between two kept frames (the model's sampling rate is its inverse).
+    """
+
+    seconds: float
+    frames: int
+    interval: float
+
+    @property
+    def rate(self) -> float:
+        """Kept frames per second."""
+        return 1.0 / self.interval
+
+
+def window_plan(model: TrainedModel, window: float | None = None) -> WindowPlan:
+    """The stream window of a model: its sampler's K frames over W seconds.
+
+    Args:
+        model: a loaded model (its ``feature_spec.sampler`` gives K and the spacing).
+        window: W in seconds; default the run config's ``window_s``, else
+            ``DEFAULT_WINDOW_S`` (an fps sampler: its own rate over that window).
+
+    Raises:
+        InputError: a window that is not a positive number.
+    """
+    seconds = window if window is not None else model.config.get("window_s", DEFAULT_WINDOW_S)
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
+        raise InputError(f"the window must be a positive number of seconds, got {seconds!r}")
+    cfg = model.feature_spec.sampler.config()
+    if cfg["name"] == "fps":  # frames at its rate; K is how many fit in the window
+        interval = 1.0 / cfg["rate"]
+        return WindowPlan(float(seconds), max(1, round(seconds / interval) + 1), interval)
+    k = int(cfg["frames"])
+    # uniform spreads K frames from the clip's first to its last (K-1 gaps); segments
+    # takes the centre of K equal parts (K gaps of a clip, K-1 between its frames too).
+    gaps = max(k - 1, 1)
+    return WindowPlan(float(seconds), k, seconds / gaps)
+
+
+class KeepClock:
+    """Decides which frames of a stream are kept: the first at or after each grid time.
+
+    The grid starts at the first frame's time and advances by ``interval``; a camera at
+    any frame rate is thinned to the model's rate. Frames whose time goes backwards are
+    refused (``True`` only for a frame that moves the clock on).
+    """
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.next: float | None = None
+
+    def wants(self, t: float) -> bool:
+        """Whether the frame at ``t`` seconds is kept (advances the clock when it is)."""
+        if self.next is None:
+            self.next = t
+        if t < self.next - TIME_TOLERANCE:
+            return False
+        # Skip grid points a slow source jumped over, so one late frame is not followed
+        # by a burst of kept ones.
+        missed = math.floor((t - self.next + TIME_TOLERANCE) / self.interval)
+        self.next += (missed + 1) * self.interval
+        return True
+
+    def reset(self) -> None:
+        """Start a new grid at the next frame."""
+        self.next = None
+
+
+@dataclass
+class Step:
+    """The verdict on one window.
+
+    Attributes:
+        time: the newest frame's time in seconds (the stream's "now").
+        start: the oldest frame's time in the window.
+        frames: frames in the window (below K while the stream warms up).
+        probabilities: per aggregator the model has, the class probabilities (C,).
+        scores: the probabilities the label is read from: the primary aggregator's,
+            smoothed over steps when smoothing is on.
+        label: the best class name.
+        confidence: its score.
+        unsure: True when ``confidence`` is below the threshold.
+        frame_times: the window's frame times, oldest first.
+        frame_labels: each of those frames' own best class (the head's per-frame
+            output), which places a change of action inside the window.
+    """
+
+    time: float
+    start: float
+    frames: int
+    probabilities: dict[str, np.ndarray]
+    scores: np.ndarray
+    label: str
+    confidence: float
+    unsure: bool
+    frame_times: list[float] = field(default_factory=list)
+    frame_labels: list[str] = field(default_factory=list)
+
+    @property
+    def centre(self) -> float:
+        """The middle of the window: where a timeline places this verdict."""
+        return (self.start + self.time) / 2
+
+    def to_dict(self, classes: list[str]) -> dict:
+        """Plain dict for JSON: times, label, and each aggregator's probabilities by class."""
+        return {"time": round(self.time, 4), "start": round(self.start, 4),
+                "centre": round(self.centre, 4), "frames": self.frames,
+                "label": self.label, "confidence": round(float(self.confidence), 6),
+                "unsure": self.unsure,
+                "probabilities": {name: dict(zip(classes, np.round(p.astype(float), 6).tolist(),
+                                                 strict=True))
+                                  for name, p in self.probabilities.items()}}
+
+
+class StreamClassifier:
+    """Frames in one by one (with their times), a ``Step`` out whenever a step is due.
+
+    Args:
+        model: a loaded model; its backbone is the shared ``model.backbone()``.
+        window: W seconds (see ``window_plan``).
+        step: seconds between two verdicts, rounded to whole kept-frame intervals
+            (default: every kept frame); ``self.step`` is the rounded value.
+        threshold: a label whose confidence is below this is ``unsure``.
+        smoothing: EMA weight of the newest step in (0, 1]; None or 1 turns it off.
+        aggregator: which aggregator gives the label (default: the head's own).
+        min_frames: frames a window needs before the first verdict (default: K, a full
+            window; fewer gives a first label sooner on a camera).
+    """
+
+    def __init__(self, model: TrainedModel, window: float | None = None,
+                 step: float | None = None, threshold: float = 0.5,
+                 smoothing: float | None = None, aggregator: str | None = None,
+                 min_frames: int | None = None):
+        self.model, self.plan = model, window_plan(model, window)
+        self.classes = list(model.classes)
+        self.aggregator = aggregator or model.primary
+        if self.aggregator not in model.spec.aggregators:
+            raise InputError(f"aggregator {self.aggregator!r} is not one of this model's: "
+                             f"{', '.join(model.spec.aggregators)}")
+        if step is not None and not (isinstance(step, int | float) and step > 0):
+            raise InputError(f"the step must be a positive number of seconds, got {step!r}")
+        if smoothing is not None and not 0 < smoothing <= 1:
+            raise InputError(f"smoothing must be in (0, 1] (1 = off), got {smoothing!r}")
+        self.threshold, self.smoothing = threshold, smoothing
+        # Verdicts come on kept frames, so a step is a whole number of intervals.
+        self.every = max(1, round(step / self.plan.interval)) if step else 1
+        self.step = self.every * self.plan.interval
+        self._since_step = 0
+        self.min_frames = min(min_frames or self.plan.frames, self.plan.frames)
+        self.clock = KeepClock(self.plan.interval)
+        self._feats: collections.deque = collections.deque(maxlen=self.plan.frames)
+        self._times: collections.deque = collections.deque(maxlen=self.plan.frames)
+        self._ids: collections.deque = collections.deque(maxlen=self.plan.frames)
+        self._last_step: float | None = None
+        self._ema: np.ndarray | None = None
+
+    def warm_up(self) -> None:
+        """Build the backbone and trace the head on a blank window, so the first real
+        frame is quick (building takes seconds, and a camera connection waits for no one).
+        The window itself is left empty."""
+        size = self.model.backbone().size
+        feature = self.embed([np.zeros((size, size, 3), np.uint8)])[0]
+        k = self.plan.frames
+        self.model.predict_features(VideoFeatures(
+            np.repeat(feature[None], k, 0), np.arange(k, dtype=np.float64),
+            np.arange(k, dtype=np.int64)))
+
+    # ---------------------------------------------------------------- feeding
+
+    def push(self, image: np.ndarray, t: float) -> Step | None:
+        """Offer one RGB uint8 frame at ``t`` seconds; a ``Step`` when one is due, else None."""
+        if not self.clock.wants(t):
+            return None
+        return self.push_kept(image, t)
+
+    def push_kept(self, image: np.ndarray, t: float) -> Step | None:
+        """Embed a frame the clock kept (one backbone call) and step when due."""
+        return self.push_feature(self.embed([image])[0], t)
+
+    def embed(self, images) -> np.ndarray:
+        """Backbone features (float16, as ``predict`` stores them) of RGB frames of any size."""
+        runner = self.model.backbone()
+        size = (runner.size, runner.size)
+        small = np.stack([resize_frame(np.asarray(im), size) for im in images])
+        return runner(small).astype(np.float16)
+
+    def push_feature(self, feature: np.ndarray, t: float, frame_id: int | None = None
+                     ) -> Step | None:
+        """Add the feature of a kept frame to the ring buffer; a ``Step`` when one is due."""
+        window = self.add_feature(feature, t, frame_id)
+        return None if window is None else self.verdict(self.model.predict_features(window))
+
+    def add_feature(self, feature: np.ndarray, t: float, frame_id: int | None = None
+                    ) -> VideoFeatures | None:
+        """Like ``push_feature`` without running the head: the due window, or None.
+
+        ``vidcore.timeline`` collects the windows and scores them in batches.
+        """
+        self._feats.append(np.asarray(feature))
+        self._times.append(float(t))
+        self._ids.append(len(self._ids) if frame_id is None else int(frame_id))
+        if len(self._feats) < self.min_frames:
+            return None
+        self._since_step += 1
+        if self._last_step is not None and self._since_step < self.every:
+            return None
+        self._last_step, self._since_step = float(t), 0
+        # A window not yet full is spread over K frames with repeats, as the uniform
+        # sampler treats a clip shorter than K frames; the head then always sees one
+        # shape (a new sequence length cost 9 s of kernel building here, mid-stream).
+        pick = np.round(np.linspace(0, len(self._feats) - 1, self.plan.frames)).astype(np.int64)
+        return VideoFeatures(np.stack(self._feats)[pick],
+                             np.array(self._times, np.float64)[pick],
+                             np.array(self._ids, np.int64)[pick])
+
+    # ---------------------------------------------------------------- verdicts
+
+    def verdict(self, output: ModelOutput) -> Step:
+        """The ``Step`` of one scored window: every aggregator, the label, smoothing."""
+        probs = {name: np.asarray(aggregate(output, name).scores, np.float64)
+                 for name in self.model.spec.aggregators}
+        scores = self._smooth(probs[self.aggregator])
+        best = int(np.argmax(scores))
+        confidence = float(scores[best])
+        times = [float(t) for t in output.timestamps]
+        return Step(time=times[-1], start=times[0], frames=len(set(times)), probabilities=probs,
+                    scores=scores, label=self.classes[best], confidence=confidence,
+                    unsure=confidence < self.threshold, frame_times=times,
+                    frame_labels=[self.classes[i] for i in np.argmax(output.frame_probs, 1)])
+
+    def _smooth(self, scores: np.ndarray) -> np.ndarray:
+        if self.smoothing is None or self.smoothing >= 1:
+            return scores
+        if self._ema is None:
+            self._ema = scores
+        else:
+            self._ema = self.smoothing * scores + (1 - self.smoothing) * self._ema
+        return self._ema
+
+    def reset(self) -> None:
+        """Forget the window and the smoothing (a new stream starts)."""
+        self.clock.reset()
+        for buf in (self._feats, self._times, self._ids):
+            buf.clear()
+        self._last_step, self._ema, self._since_step = None, None, 0
+
+
+# ---------------------------------------------------------------- a live source
+
+
+class LatestQueue:
+    """A bounded queue that keeps the newest items: a full queue drops its oldest.
+
+    ``dropped`` counts what was dropped, so a consumer that falls behind says so
+    instead of lagging ever further behind the camera.
+    """
+
+    def __init__(self, maxsize: int = 2):
+        if maxsize < 1:
+            raise InputError(f"the queue needs room for at least 1 frame, got {maxsize}")
+        self._items: collections.deque = collections.deque()
+        self._cond = threading.Condition()
+        self.maxsize, self.dropped, self.closed = maxsize, 0, False
+
+    def put(self, item) -> None:
+        """Add ``item``; drop the oldest first when full."""
+        with self._cond:
+            if len(self._items) >= self.maxsize:
+                self._items.popleft()
+                self.dropped += 1
+            self._items.append(item)
+            self._cond.notify()
+
+    def get(self, timeout: float | None = None):
+        """The oldest item, waiting up to ``timeout`` s; None when empty or closed."""
+        with self._cond:
+            if not self._items and not self.closed:
+                self._cond.wait(timeout)
+            return self._items.popleft() if self._items else None
+
+    def close(self) -> None:
+        """Wake the consumer; later ``get`` calls return what is left, then None."""
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass
+class LiveStats:
+    """What a live stream did so far (a snapshot; see ``LiveStream.stats``)."""
+
+    offered: int = 0          # frames that arrived
+    kept: int = 0             # frames the clock kept for the model
+    processed: int = 0        # kept frames embedded
+    dropped: int = 0          # kept frames the queue dropped because the model fell behind
+    processed_fps: float = 0.0  # embedded frames per second, over the last few seconds
+    delay_s: float | None = None  # arrival of the newest labelled frame -> its label
+    error: str | None = None  # the last error inside the stream, if any
+
+
+class LiveStream:
+    """A classifier fed from a camera callback: ``offer`` never blocks, a worker infers.
+
+    The callback thread calls ``offer(image, t)``; the clock picks the frames the model
+    wants and puts them on a ``LatestQueue``; one worker thread embeds them and steps.
+    Steps, the window's frames (small copies) and the last ``record_s`` seconds of every
+    frame (for ``write_clip``) are kept for the page to read at any time.
+
+    Args:
+        classifier: the ``StreamClassifier`` (one per browser session).
+        history_s: seconds of steps kept for the rolling chart.
+        record_s: seconds of frames kept for recording (0: none).
+        record_width: recorded and thumbnail frames are scaled down to this width.
+        clock: time source (seconds), for tests.
+    """
+
+    def __init__(self, classifier: StreamClassifier, history_s: float = 30.0,
+                 record_s: float = 10.0, record_width: int = 320, queue_size: int = 2,
+                 clock: Callable[[], float] = time.monotonic):
+        self.classifier, self.history_s, self.record_s = classifier, history_s, record_s
+        self.record_width, self.now = record_width, clock
+        self.queue = LatestQueue(queue_size)
+        self.steps: collections.deque = collections.deque()
+        self.window: collections.deque = collections.deque(maxlen=classifier.plan.frames)
+        self.recent: collections.deque = collections.deque()  # (t, small RGB) of every frame
+        self._stats = LiveStats()
+        self._done: collections.deque = collections.deque(maxlen=64)  # processing end times
+        self.delays: collections.deque = collections.deque(maxlen=1024)  # arrival -> label, s
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # ---------------------------------------------------------------- producer side
+
+    def offer(self, image: np.ndarray, t: float) -> None:
+        """Hand over one RGB frame at stream time ``t`` (seconds); returns at once.
+
+        Ignored after ``stop``: a stopped stream stays stopped.
+        """
+        if self._stop.is_set():
+            return
+        arrival = self.now()
+        small = self._small(image)
+        with self._lock:
+            self._stats.offered += 1
+            if self.record_s > 0:
+                self.recent.append((float(t), small))
+                while self.recent and self.recent[0][0] < t - self.record_s:
+                    self.recent.popleft()
+        if self.classifier.clock.wants(t):
+            with self._lock:
+                self._stats.kept += 1
+            self.queue.put((image, float(t), arrival, small))
+        self._ensure_worker()
+
+    def _small(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        if w <= self.record_width:
+            return np.ascontiguousarray(image)
+        return resize_frame(image, (self.record_width, max(2, round(h * self.record_width / w))))
+
+    # ---------------------------------------------------------------- consumer side
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._work, name="vidcore-live", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:  # after stop, what is queued is still processed, then the thread ends
+            item = self.queue.get(timeout=0.2)
+            if item is not None:
+                self.process(item)
+            elif self._stop.is_set():
+                return
+
+    def process(self, item) -> None:
+        """Embed one queued frame and record the step (the worker's job; public for tests)."""
+        image, t, arrival, small = item
+        try:
+            step = self.classifier.push_kept(image, t)
+        except Exception as err:  # noqa: BLE001 - a dead worker would freeze the page silently
+            log.exception("live stream: processing the frame at %.2f s failed", t)
+            with self._lock:
+                self._stats.error = f"{type(err).__name__}: {err}"
+            return
+        finished = self.now()
+        with self._lock:
+            self._stats.processed += 1
+            self._done.append(finished)
+            self.window.append((t, small))
+            if step is not None:
+                self._stats.delay_s = finished - arrival
+                self.delays.append(finished - arrival)
+                self.steps.append(step)
+                while self.steps and self.steps[0].time < t - self.history_s:
+                    self.steps.popleft()
+
+    def stop(self) -> None:
+        """End the worker; the steps and frames stay readable."""
+        self._stop.set()
+        self.queue.close()
+        if self._worker is not None:
+            self._worker.join(timeout=5)
+
+    # ---------------------------------------------------------------- reading
+
+    def stats(self) -> LiveStats:
+        """A snapshot of the counters, processed frames/s and the last delay."""
+        with self._lock:
+            s = LiveStats(**self._stats.__dict__)
+            done = list(self._done)
+        s.dropped = self.queue.dropped
+        recent = [d for d in done if d >= self.now() - 5.0]
+        if len(recent) > 1 and recent[-1] > recent[0]:
+            s.processed_fps = (len(recent) - 1) / (recent[-1] - recent[0])
+        return s
+
+    def latest(self) -> Step | None:
+        """The newest step, or None before the first."""
+        with self._lock:
+            return self.steps[-1] if self.steps else None
+
+    def history(self) -> list[Step]:
+        """The steps of the last ``history_s`` seconds, oldest first."""
+        with self._lock:
+            return list(self.steps)
+
+    def window_frames(self) -> list[tuple[float, np.ndarray]]:
+        """(time, small RGB frame) of the frames in the current window, oldest first."""
+        with self._lock:
+            return list(self.window)
+
+    def recorded(self, seconds: float | None = None) -> list[tuple[float, np.ndarray]]:
+        """(time, small RGB frame) of the last ``seconds`` (default ``record_s``) of frames."""
+        with self._lock:
+            frames = list(self.recent)
+        if not frames:
+            return []
+        since = frames[-1][0] - (seconds if seconds is not None else self.record_s)
+        return [f for f in frames if f[0] >= since]
