@@ -5,9 +5,8 @@ import json
 import streamlit as st
 
 import charts
-import timeline_view
 import ui
-from app_pages import explain_panel, model_transfer
+from app_pages import explain_panel, model_transfer, timeline_view
 from vidcore import tables, webio
 from vidcore.data.sampling import describe
 
