@@ -8,7 +8,11 @@ Store format (one folder per feature spec, one file per video)::
                                                           (why it could not be read)
 
 ``<precision>`` is the one the backbone really computes in (``f32`` or ``bf16``, see
-``vidcore.models.precision``), so features of the two never mix.
+``vidcore.models.precision``), so features of the two never mix. The engine
+(``vidcore.models.engines``) is not in the key: LiteRT computes in float32 only, and
+its float32 features equal Keras float32's to about 1e-5 (every conversion is guarded
+at 1e-3, float16 storage rounds at about 2e-3), so the two share ``f32`` folders,
+while bfloat16 (off by up to 0.27) keeps its own.
 
 ``k`` hashes the video's absolute path, size and mtime, so an edited video is
 recomputed. Why one ``.npz`` per video: each entry is written to a temporary file
@@ -106,6 +110,8 @@ class FeatureSpec:
         slug = describe(self.sampler).replace(", ", "-").replace(" ", "")
         digest = hashlib.sha1(sampler.encode()).hexdigest()[:6]
         weights_id = weights_fingerprint(self.backbone, self.weights)
+        # Precision, not engine: float32 LiteRT and float32 Keras agree to ~1e-5 (below
+        # the float16 the store keeps), so they share a folder; bfloat16 differs, apart.
         compute = SHORT[self.compute_precision()]
         return f"{self.backbone}__{weights_id}__{compute}__{slug}-{digest}"
 

@@ -190,10 +190,12 @@ def candidates(engine: str, precision: str, convertible: bool) -> list[tuple[str
 _CHOOSE_LOCK = threading.Lock()  # two first uses at once measure once
 
 
-def choose(spec) -> Choice:
+def choose(spec, measure: bool = True) -> Choice:
     """The engine and precision ``spec`` (a ``FeatureSpec``) runs on here.
 
-    Cheap unless a measurement is due (first use of a backbone on a machine key).
+    Cheap unless a measurement is due (first use of a backbone on a machine key). With
+    ``measure=False`` a due measurement is not run: the choice comes back with engine
+    ``"auto"`` and source ``"pending"`` (for reports that must stay quick).
 
     Raises:
         InputError: a bad engine or precision, or an impossible combination
@@ -213,7 +215,7 @@ def choose(spec) -> Choice:
     if len(pairs) == 1:
         return Choice(*pairs[0], *_single_reason(spec, engine))
     with _CHOOSE_LOCK:
-        return _remembered_or_measured(spec, pairs, keras_precision)
+        return _remembered_or_measured(spec, pairs, keras_precision, measure)
 
 
 def _single_reason(spec, engine: str) -> tuple[str, str]:
@@ -230,7 +232,7 @@ def label(pair: tuple[str, str]) -> str:
     return f"{pair[0]} {pair[1]}"
 
 
-def _remembered_or_measured(spec, pairs, keras_precision: str) -> Choice:
+def _remembered_or_measured(spec, pairs, keras_precision: str, measure: bool) -> Choice:
     from vidcore.models.backbones import weights_fingerprint
 
     key = machine_key(spec.backbone, weights_fingerprint(spec.backbone, spec.weights),
@@ -241,10 +243,14 @@ def _remembered_or_measured(spec, pairs, keras_precision: str) -> Choice:
         engine, precision = names[known["winner"]]
         return Choice(engine, precision, "remembered", _measured_reason(known["figures"]),
                       known["figures"])
+    if not measure:
+        return Choice("auto", keras_precision, "pending", "measured on the backbone's first "
+                      f"use here: {' vs '.join(names)}")
     figures, runners = _measure(spec, pairs)
     figures = {name: round(fps, 1) for name, fps in figures.items()}
     winner = max(figures, key=figures.get)
-    _MEASURED[_spec_key(spec)] = (winner, runners[winner])  # the next build takes it
+    if winner in runners:
+        _MEASURED[_spec_key(spec)] = (winner, runners[winner])  # the next build takes it
     remember(key, {"winner": winner, "figures": figures, "measured_at": time.time()})
     engine, precision = names[winner]
     return Choice(engine, precision, "measured", _measured_reason(figures), figures)
@@ -254,6 +260,26 @@ def _measured_reason(figures: dict) -> str:
     ranked = sorted(figures.items(), key=lambda kv: -kv[1])
     text = ", ".join(f"{name} {fps:.0f} frames/s" for name, fps in ranked)
     return f"fastest measured on this machine ({text})"
+
+
+def describe(choice: Choice) -> str:
+    """One line for people: ``keras bfloat16 (fastest measured ...)``."""
+    what = "to be chosen" if choice.engine == "auto" else f"{choice.engine} {choice.precision}"
+    return f"{what} ({choice.reason})"
+
+
+def default_report() -> dict:
+    """The default backbone's engine on this machine, without measuring (doctor, Home):
+    ``{"backbone", "engine", "precision", "source", "reason", "figures", "line"}``."""
+    from vidcore.features import FeatureSpec
+
+    spec = FeatureSpec()
+    try:
+        choice = choose(spec, measure=False)
+    except (InputError, WeightsError) as err:
+        return {"backbone": spec.backbone, "engine": None, "precision": None,
+                "source": "error", "reason": str(err), "figures": {}, "line": str(err)}
+    return {"backbone": spec.backbone, **choice.to_dict(), "line": describe(choice)}
 
 
 # ---------------------------------------------------------------- remembered choices
