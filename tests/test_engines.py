@@ -10,11 +10,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-import cv2
 import numpy as np
 import pytest
 
-from vidcore.data.demo import render_clip
+from tests.test_concurrency import write_clip
 from vidcore.data.sampling import UniformSampler
 from vidcore.errors import InputError
 from vidcore.features import FeatureSpec, backbone_runner
@@ -160,20 +159,11 @@ def test_pinned_spec_carries_the_engine(weights_dir, monkeypatch):
     assert FeatureSpec.from_dict(old).engine == "auto"  # configs written before engines
 
 
-def _write_clip(path, class_name: str):
-    frames = render_clip(class_name, group=3, clip=1, size="tiny")
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"XVID"), 25, (320, 240))
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
-
-
 def test_demo_model_verdicts_agree_across_engines(runners, tmp_path, monkeypatch):
     from vidcore.predict import load_model, predict
     from vidcore.runs import DEMO_MODEL_DIR
 
-    clips = [_write_clip(tmp_path / f"{c}.avi", c) for c in ("SitDown", "StandUp", "Punch")]
+    clips = [write_clip(tmp_path / f"{c}.avi", c) for c in ("SitDown", "StandUp", "Punch")]
     results = {}
     for engine in ("litert", "keras"):
         monkeypatch.setenv(engines.ENV_VAR, engine)
@@ -187,7 +177,7 @@ def test_demo_model_verdicts_agree_across_engines(runners, tmp_path, monkeypatch
 
 
 def test_cli_bad_engine_is_one_line(tmp_path, weights_dir):
-    clip = _write_clip(tmp_path / "clip.avi", "Punch")
+    clip = write_clip(tmp_path / "clip.avi", "Punch")
     env = {**os.environ, engines.ENV_VAR: "fastest"}
     out = subprocess.run([sys.executable, "-m", "vidcore", "predict", str(clip)],
                          capture_output=True, text=True, env=env, timeout=120)
