@@ -18,8 +18,10 @@ def add_parser(sub):
 
 def run(args) -> int:
     """Predict and print the answer of every aggregator, then the frames."""
+    from vidcore.models import engines
     from vidcore.predict import predict
 
+    engines.prefer_quick_start()  # one clip: never import TensorFlow when LiteRT can do
     result = predict(args.model, args.video, top_k=max(1, args.top)).to_dict()
     if args.json:
         print_json(result)

@@ -188,6 +188,25 @@ def candidates(engine: str, precision: str, convertible: bool) -> list[tuple[str
 
 
 _CHOOSE_LOCK = threading.Lock()  # two first uses at once measure once
+_quick_start = False
+QUICK_START_REASON = ("one clip in a fresh process: the cached LiteRT conversion needs no "
+                      "TensorFlow import, which costs more than the backbone does on a clip")
+
+
+def prefer_quick_start() -> None:
+    """For one-shot commands (``vidcore predict``): where ``"auto"`` would decide and a
+    guarded LiteRT conversion is already cached, run LiteRT, so the process never
+    imports TensorFlow. Its float32 features match Keras float32 to ~1e-5; a one-clip
+    verdict stores nothing, so no store folder mixes them."""
+    global _quick_start
+    _quick_start = True
+
+
+def _converted(spec) -> bool:
+    from vidcore.models.backbones import weights_fingerprint
+
+    weights_id = weights_fingerprint(spec.backbone, spec.weights)
+    return cached_conversion(converted_path(spec.backbone, weights_id), weights_id) is not None
 
 
 def choose(spec, measure: bool = True) -> Choice:
@@ -212,6 +231,9 @@ def choose(spec, measure: bool = True) -> Choice:
     if engine == "litert":
         keras_precision = "float32"
     pairs = candidates(engine, keras_precision, spec.weights is not None and litert_available())
+    if engine == "auto" and _quick_start and ("litert", "float32") in pairs \
+            and forced_precision != "bfloat16" and _converted(spec):
+        return Choice("litert", "float32", "quick start", QUICK_START_REASON)
     if len(pairs) == 1:
         return Choice(*pairs[0], *_single_reason(spec, engine))
     with _CHOOSE_LOCK:
@@ -398,11 +420,11 @@ class LiteRTRunner:
         with _quiet_native_stderr():
             self._interp = Interpreter(model_path=str(path),
                                        num_threads=num_threads or threads())
-        detail = self._interp.get_input_details()[0]
-        self._input, self._shape = detail["index"], list(detail["shape"])
-        self._output = self._interp.get_output_details()[0]["index"]
-        self._interp.resize_tensor_input(self._input, [batch, *self._shape[1:]])
-        self._interp.allocate_tensors()
+            detail = self._interp.get_input_details()[0]
+            self._input, self._shape = detail["index"], list(detail["shape"])
+            self._output = self._interp.get_output_details()[0]["index"]
+            self._interp.resize_tensor_input(self._input, [batch, *self._shape[1:]])
+            self._interp.allocate_tensors()
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Features of a batch of uint8 frames, float32."""

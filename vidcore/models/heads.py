@@ -37,6 +37,7 @@ import numpy as np
 from vidcore import runs
 from vidcore.atomic import write_with
 from vidcore.errors import InputError, RunError
+from vidcore.models import numpy_heads
 from vidcore.registry import lookup
 
 log = logging.getLogger(__name__)
@@ -472,7 +473,9 @@ def load_trained(run_dir: str | os.PathLike) -> TrainedModel:
     try:
         if spec.kind == "linear":
             return TrainedModel(run_dir, config, classes, spec, linear=LinearHead.load(path))
-        model = _load_keras(path)
+        # numpy when the file is exactly a head vidcore builds (no TensorFlow import:
+        # seconds off a fresh process's first verdict), else Keras in safe mode
+        model = numpy_heads.load(path, spec.kind) or _load_keras(path)
         scaling = Scaling.load(run_dir / runs.SCALING)
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise RunError(f"cannot load the model of run {run_dir}: {err}") from err
