@@ -281,7 +281,7 @@ def _remembered_or_measured(spec, pairs, keras_precision: str, measure: bool) ->
 def _measured_reason(figures: dict) -> str:
     ranked = sorted(figures.items(), key=lambda kv: -kv[1])
     text = ", ".join(f"{name} {fps:.0f} frames/s" for name, fps in ranked)
-    return f"fastest measured on this machine ({text})"
+    return f"fastest measured on this machine: {text}"
 
 
 def describe(choice: Choice) -> str:
