@@ -176,10 +176,11 @@ def test_demo_model_verdicts_agree_across_engines(runners, tmp_path, monkeypatch
         np.testing.assert_allclose(lite.probabilities, keras.probabilities, atol=1e-3)
 
 
-def test_cli_bad_engine_is_one_line(tmp_path, weights_dir):
-    clip = write_clip(tmp_path / "clip.avi", "Punch")
+@pytest.mark.parametrize("command", ["predict", "extract"])
+def test_cli_bad_engine_is_one_line(tmp_path, weights_dir, command):
+    target = write_clip(tmp_path / "clip.avi", "Punch") if command == "predict" else tmp_path
     env = {**os.environ, engines.ENV_VAR: "fastest"}
-    out = subprocess.run([sys.executable, "-m", "vidcore", "predict", str(clip)],
+    out = subprocess.run([sys.executable, "-m", "vidcore", command, str(target)],
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
