@@ -185,3 +185,18 @@ def test_cli_bad_engine_is_one_line(tmp_path, weights_dir, command):
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "VIDCORE_ENGINE='fastest' is not an engine" in lines[0], lines
+
+
+def test_quick_start_is_litert_only_inside_its_context(runners, monkeypatch):
+    monkeypatch.setattr(engines, "_measure", lambda *a: pytest.fail("quick start measured"))
+    with engines.quick_start():  # the conversion is cached (the runners fixture made it)
+        choice = engines.choose(SPEC)
+    assert (choice.engine, choice.source) == ("litert", "quick start")
+    monkeypatch.setenv(engines.ENV_VAR, "keras")
+    with engines.quick_start():  # an override still wins
+        assert engines.choose(SPEC).engine == "keras"
+    monkeypatch.delenv(engines.ENV_VAR)
+    # outside the context (a later extraction in the same process): the measured choice
+    monkeypatch.setattr(engines, "_measure", lambda spec, pairs: (
+        {engines.label(p): float(p[0] == "keras") for p in pairs}, {}))
+    assert engines.choose(SPEC).source in ("measured", "remembered")

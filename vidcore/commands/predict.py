@@ -21,8 +21,8 @@ def run(args) -> int:
     from vidcore.models import engines
     from vidcore.predict import predict
 
-    engines.prefer_quick_start()  # one clip: never import TensorFlow when LiteRT can do
-    result = predict(args.model, args.video, top_k=max(1, args.top)).to_dict()
+    with engines.quick_start():  # one clip: never import TensorFlow when LiteRT can do
+        result = predict(args.model, args.video, top_k=max(1, args.top)).to_dict()
     if args.json:
         print_json(result)
         return 0

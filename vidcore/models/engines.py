@@ -28,6 +28,8 @@ there is nothing stable to convert and cache.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -188,18 +190,24 @@ def candidates(engine: str, precision: str, convertible: bool) -> list[tuple[str
 
 
 _CHOOSE_LOCK = threading.Lock()  # two first uses at once measure once
-_quick_start = False
+# Set only inside ``quick_start()``: a context, so an in-process CLI call (tests, a
+# notebook) cannot leave it on for later extractions in the same process.
+_quick_start = contextvars.ContextVar("vidcore_engine_quick_start", default=False)
 QUICK_START_REASON = ("one clip in a fresh process: the cached LiteRT conversion needs no "
                       "TensorFlow import, which costs more than the backbone does on a clip")
 
 
-def prefer_quick_start() -> None:
-    """For one-shot commands (``vidcore predict``): where ``"auto"`` would decide and a
-    guarded LiteRT conversion is already cached, run LiteRT, so the process never
-    imports TensorFlow. Its float32 features match Keras float32 to ~1e-5; a one-clip
-    verdict stores nothing, so no store folder mixes them."""
-    global _quick_start
-    _quick_start = True
+@contextlib.contextmanager
+def quick_start():
+    """For one-shot commands (``vidcore predict``): inside this context, where ``"auto"``
+    would decide and a guarded LiteRT conversion is already cached, run LiteRT, so the
+    process never imports TensorFlow. Its float32 features match Keras float32 to ~1e-5;
+    a one-clip verdict stores nothing, so no store folder mixes them."""
+    token = _quick_start.set(True)
+    try:
+        yield
+    finally:
+        _quick_start.reset(token)
 
 
 def _converted(spec) -> bool:
@@ -231,7 +239,7 @@ def choose(spec, measure: bool = True) -> Choice:
     if engine == "litert":
         keras_precision = "float32"
     pairs = candidates(engine, keras_precision, spec.weights is not None and litert_available())
-    if engine == "auto" and _quick_start and ("litert", "float32") in pairs \
+    if engine == "auto" and _quick_start.get() and ("litert", "float32") in pairs \
             and forced_precision != "bfloat16" and _converted(spec):
         return Choice("litert", "float32", "quick start", QUICK_START_REASON)
     if len(pairs) == 1:
@@ -443,8 +451,6 @@ class LiteRTRunner:
 
 
 def _quiet_native_stderr():
-    import contextlib
-
     from vidcore.quiet_tf import _native_stderr_silenced
 
     return contextlib.nullcontext() if os.environ.get("VIDCORE_DEBUG") else \
@@ -495,7 +501,6 @@ def convert(model, path: Path, weights_id: str, size: int) -> dict:
     Raises:
         WeightsError: the guard failed, or the folder cannot be written.
     """
-    import contextlib
     import io
 
     import tensorflow as tf
