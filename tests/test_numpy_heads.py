@@ -93,3 +93,12 @@ def test_one_clip_predict_never_imports_tensorflow(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip() == "no TF"  # nothing else on stderr either
     assert json.loads(out.stdout)["primary_label"] == "JumpingJack"
+
+
+def test_trained_model_predicts_in_numpy_and_still_offers_keras():
+    model = heads.load_trained(DEMO_MODEL_DIR)
+    assert isinstance(model.numpy_head, numpy_heads.TemporalConvHead)
+    assert model._keras_model is None  # not loaded for predictions
+    keras_model = model.keras_model  # gradients and exports need the Keras model
+    assert keras_model.get_layer("clip") is not None and model.keras_model is keras_model
+
