@@ -69,22 +69,6 @@ class HeadSpec:
     builder: Callable | None = field(default=None, repr=False, compare=False)
 
     @property
-    def keras_model(self):
-        """The head as a Keras model (loaded from the run on first use when predictions
-        run on its numpy copy), or None for the linear head."""
-        with self._keras_lock:
-            if self._keras_model is None and self._model_path is not None:
-                try:
-                    self._keras_model = _load_keras(self._model_path)
-                except (OSError, ValueError, KeyError, TypeError) as err:
-                    raise RunError(f"cannot load the model of run {self.run_dir}: "
-                                   f"{err}") from err
-        return self._keras_model
-
-    def _head(self):
-        return self.numpy_head or self.keras_model
-
-    @property
     def primary(self) -> str:
         """The head's own aggregator."""
         return self.aggregators[0]
