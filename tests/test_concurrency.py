@@ -23,12 +23,16 @@ def write_clip(path, class_name):
     return path
 
 
-def test_concurrent_predictions_equal_sequential_ones(tmp_path):
+@pytest.mark.parametrize("engine", ["keras", "litert"])
+def test_concurrent_predictions_equal_sequential_ones(tmp_path, monkeypatch, engine):
+    # LiteRT interpreters are not thread-safe: the shared runner must serialise them
+    monkeypatch.setenv("VIDCORE_ENGINE", engine)
     clips = [write_clip(tmp_path / f"{c}.avi", c) for c in CLASSES]
     model = load_model(DEMO_MODEL_DIR)  # one model, as st.cache_resource shares it
     with ThreadPoolExecutor(4) as pool:  # first use of the backbone from 4 threads at once
         together = list(pool.map(lambda p: predict(model, p), clips * 2))
     alone = [predict(model, p) for p in clips]
+    assert model.backbone().engine == engine
     for i, result in enumerate(together):
         expected = alone[i % len(clips)]
         assert result.temporal_label == expected.temporal_label

@@ -100,7 +100,9 @@ def extract_ray(
     """
     ray = import_ray()
     start = time.perf_counter()
-    spec = spec.pinned()  # every node computes in the precision this store folder names
+    # Every node runs the driver's engine, in the precision this store folder names: a
+    # node measuring its own choice could pick bfloat16 and write other features here.
+    spec = spec.pinned()
     store = FeatureStore(Path(store_dir or default_store_dir()).absolute(), spec)
     paths = list(dict.fromkeys(str(Path(p).absolute()) for p in paths))
     summary = ExtractSummary(videos=len(paths), store=str(store.folder))
@@ -283,14 +285,16 @@ class ExtractWorker:
                        model=self.runner)
 
     def _check_precision(self) -> None:
-        # The driver pinned the precision its own CPU computes in; a node whose CPU lacks
-        # it must not quietly write other features into that store folder.
+        # The driver pinned its own engine and precision; a node whose CPU lacks that
+        # precision (or whose install lacks that engine) must not quietly write other
+        # features into that store folder.
         try:
             self.spec.compute_precision()
         except InputError as err:
             raise InputError(
                 f"Ray node {socket.gethostname()}: {err}; on a cluster of mixed CPUs start the "
-                "run with VIDCORE_PRECISION=float32") from err
+                "run with VIDCORE_PRECISION=float32 (and VIDCORE_ENGINE=keras if some node "
+                "lacks ai-edge-litert)") from err
 
     def _check_store(self) -> None:
         # The driver created spec.json; not seeing it means another filesystem, and

@@ -24,6 +24,7 @@ from vidcore.features import (
     default_store_dir,
     entry_files,
 )
+from vidcore.models import engines
 
 
 @dataclass
@@ -37,6 +38,7 @@ class DoctorReport:
     stale_temp_files: list[str] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    engine: dict = field(default_factory=dict)  # the default backbone's, and why
 
     @property
     def healthy(self) -> bool:
@@ -138,6 +140,7 @@ def doctor(store_dir=None, runs_dir=None, fix: bool = False) -> DoctorReport:
     report = DoctorReport(str(store))
     check_store(store, report)
     check_runs(Path(runs_dir) if runs_dir else runs.default_runs_dir(), report)
+    report.engine = engines.default_report()
     if fix:
         for path in [d["path"] for d in report.damaged_entries] + report.stale_temp_files:
             Path(path).unlink(missing_ok=True)

@@ -8,7 +8,11 @@ Store format (one folder per feature spec, one file per video)::
                                                           (why it could not be read)
 
 ``<precision>`` is the one the backbone really computes in (``f32`` or ``bf16``, see
-``vidcore.models.precision``), so features of the two never mix.
+``vidcore.models.precision``), so features of the two never mix. The engine
+(``vidcore.models.engines``) is not in the key: LiteRT computes in float32 only, and
+its float32 features equal Keras float32's to about 1e-5 (every conversion is guarded
+at 1e-3, float16 storage rounds at about 2e-3), so the two share ``f32`` folders,
+while bfloat16 (off by up to 0.27) keeps its own.
 
 ``k`` hashes the video's absolute path, size and mtime, so an edited video is
 recomputed. Why one ``.npz`` per video: each entry is written to a temporary file
@@ -64,29 +68,37 @@ class FeatureSpec:
     weights: str | None = "imagenet"
     sampler: Sampler = UniformSampler(8)
     precision: str = "auto"
+    engine: str = "auto"
 
     def to_dict(self) -> dict:
         """Plain dict for JSON."""
         return {"backbone": self.backbone, "weights": self.weights,
-                "sampler": self.sampler.config(), "precision": self.precision}
+                "sampler": self.sampler.config(), "precision": self.precision,
+                "engine": self.engine}
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
         """Inverse of ``to_dict``."""
         return cls(data["backbone"], data.get("weights", "imagenet"),
-                   sampler_from_config(data["sampler"]), data.get("precision", "auto"))
+                   sampler_from_config(data["sampler"]), data.get("precision", "auto"),
+                   data.get("engine", "auto"))
+
+    def engine_choice(self):
+        """The engine and precision the backbone runs on here (``vidcore.models.engines``:
+        measured once per machine, then remembered; ``$VIDCORE_ENGINE`` overrides)."""
+        from vidcore.models import engines
+
+        return engines.choose(self)
 
     def compute_precision(self) -> str:
         """The precision the backbone really computes in on this machine."""
-        from vidcore.models import precision
-        from vidcore.models.backbones import get_spec
-
-        return precision.resolve(self.precision, get_spec(self.backbone).bfloat16)
+        return self.engine_choice().precision
 
     def pinned(self) -> FeatureSpec:
-        """This spec with ``"auto"`` replaced by the precision this machine computes in,
-        for work handed to other machines (whose CPUs may resolve ``"auto"`` otherwise)."""
-        return replace(self, precision=self.compute_precision())
+        """This spec with ``"auto"`` replaced by the engine and precision this machine
+        runs, for work handed to other machines (whose CPUs may choose otherwise)."""
+        choice = self.engine_choice()
+        return replace(self, precision=choice.precision, engine=choice.engine)
 
     def folder_name(self) -> str:
         """Store sub-folder: readable, and unique for backbone, weights, precision and
@@ -98,6 +110,8 @@ class FeatureSpec:
         slug = describe(self.sampler).replace(", ", "-").replace(" ", "")
         digest = hashlib.sha1(sampler.encode()).hexdigest()[:6]
         weights_id = weights_fingerprint(self.backbone, self.weights)
+        # Precision, not engine: float32 LiteRT and float32 Keras agree to ~1e-5 (below
+        # the float16 the store keeps), so they share a folder; bfloat16 differs, apart.
         compute = SHORT[self.compute_precision()]
         return f"{self.backbone}__{weights_id}__{compute}__{slug}-{digest}"
 
@@ -238,45 +252,42 @@ def _valid(feats: VideoFeatures) -> bool:
 
 
 class _Backbone:
-    """A backbone model with a compiled inference function (traced on first call).
+    """A backbone on the engine chosen for this machine (``vidcore.models.engines``).
 
     With ``lazy=True`` even the model (and TensorFlow) waits for the first call, so a
     runner made ahead costs nothing when every video turns out to be stored already.
     With ``fold=True`` (the default) batch norms are folded into their convolutions
     (``vidcore.models.folding``): same features to ~1e-5, about 1.6x faster on CPU;
-    ``fold=False`` keeps the plain Keras model. The copy computes in the spec's
-    precision (``FeatureSpec.compute_precision``); features come back as float32.
+    ``fold=False`` keeps the plain Keras model. It computes in the chosen precision
+    (``FeatureSpec.engine_choice``); features come back as float32. A ``model`` handed
+    in, or ``fold=False``, runs on Keras (in that precision) as given.
     """
 
     def __init__(self, spec: FeatureSpec, model=None, lazy: bool = False, fold: bool = True):
         from vidcore.models.backbones import get_spec
 
-        self.spec, self.model, self._infer, self.fold = spec, model, None, fold
+        self.spec, self.model, self.fold, self._run = spec, model, fold, None
         self.size = get_spec(spec.backbone).input_size
-        self.precision: str | None = None  # resolved when built (a lazy runner may travel)
+        self.choice = None  # resolved when built (a lazy runner may travel)
+        self.precision: str | None = None
+        self.engine: str | None = None
         if not lazy:
             self._build()
 
     def _build(self) -> None:
-        import tensorflow as tf
+        from vidcore.models import engines
 
-        from vidcore.models.backbones import create_backbone
-        from vidcore.models.folding import inference_model
-
-        self.precision = self.spec.compute_precision()
-        self.model = self.model or create_backbone(self.spec.backbone, weights=self.spec.weights)
-        self.model = inference_model(self.model, self.fold, self.precision)
-        # A compiled graph call is 1.5-2x faster than eager or model.predict on CPU;
-        # the None batch dimension keeps one trace for full and partial batches.
-        sig = [tf.TensorSpec([None, self.size, self.size, 3], tf.uint8)]
-        self._infer = tf.function(
-            lambda x: tf.cast(self.model(x, training=False), tf.float32),
-            input_signature=sig, reduce_retracing=True)
+        self.choice = self.spec.engine_choice()
+        engine = self.choice.engine if self.model is None and self.fold else "keras"
+        self._run = engines.build(self.spec, engine, self.choice.precision, self.model,
+                                  self.fold)
+        self.engine, self.precision = engine, self.choice.precision
+        self.model = getattr(self._run, "model", None)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        if self._infer is None:
+        if self._run is None:
             self._build()
-        return self._infer(batch).numpy()
+        return self._run(batch)
 
 
 def _decode(path, sampler: Sampler, size: int) -> Frames:

@@ -31,6 +31,7 @@ def run(args) -> int:
 
 
 def _print_text(report) -> None:
+    print(f"engine for {report.engine['backbone']}: {report.engine['line']}")
     print(f"store {report.store}: {report.feature_sets} feature sets, {report.entries} entries")
     for item in report.damaged_entries:
         print(f"  damaged: {item['path']} ({item['problem']})")

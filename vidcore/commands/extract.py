@@ -68,6 +68,9 @@ def run(args) -> int:
 
     if args.engine == "local" and (args.address or args.ray_workers):
         raise InputError("--address and --ray-workers need --engine ray")
+    from vidcore.models import engines
+
+    engines.requested()  # a bad VIDCORE_ENGINE is one line, before the progress bar
     index = index_from_args(args)
     records = index.records if args.all else index.train + index.test
     paths = [index.path_of(r) for r in records]

@@ -45,19 +45,10 @@ def print_timeline(result: dict) -> None:
         print(f"  {seg['start']:8.2f} - {seg['end']:8.2f} s  {label}  {seg['confidence']:.2f}")
 
 
-def run(args) -> int:
-    """Predict and print the answer of every aggregator, then the frames."""
+def _predict(args) -> dict:
+    """The prediction's dict, with the timeline's steps and segments when asked for."""
     from vidcore.predict import predict
 
-    if args.explain or args.explain_class:
-        from vidcore.commands.explain_output import explain_and_print
-        from vidcore.errors import InputError
-
-        if args.timeline:
-            raise InputError("--explain looks at one window's frames and --timeline at every "
-                             "window: run them as two commands")
-
-        return explain_and_print(args)
     model = args.model
     if args.timeline:  # load once for both
         from vidcore.predict import check_video, load_model
@@ -68,6 +59,23 @@ def run(args) -> int:
     result = predict(model, args.video, top_k=max(1, args.top)).to_dict()
     if args.timeline:
         result.update(timeline(model, args.video, args.window, args.step).to_dict())
+    return result
+
+
+def run(args) -> int:
+    """Predict and print the answer of every aggregator, then the frames."""
+    from vidcore.models import engines
+
+    if args.explain or args.explain_class:
+        from vidcore.commands.explain_output import explain_and_print
+        from vidcore.errors import InputError
+
+        if args.timeline:
+            raise InputError("--explain looks at one window's frames and --timeline at every "
+                             "window: run them as two commands")
+        return explain_and_print(args)
+    with engines.quick_start():  # one clip: never import TensorFlow when LiteRT can do
+        result = _predict(args)
     if args.json:
         print_json(result)
         return 0

@@ -37,6 +37,7 @@ import numpy as np
 from vidcore import runs
 from vidcore.atomic import write_with
 from vidcore.errors import InputError, RunError
+from vidcore.models import numpy_heads
 from vidcore.registry import lookup
 
 log = logging.getLogger(__name__)
@@ -376,11 +377,32 @@ class TrainedModel:
 
     def __init__(self, run_dir: Path, config: dict, classes: list[str], spec: HeadSpec,
                  keras_model=None, linear: LinearHead | None = None,
-                 scaling: Scaling | None = None):
+                 scaling: Scaling | None = None, numpy_head=None,
+                 model_path: Path | None = None):
         self.run_dir, self.config, self.classes, self.spec = run_dir, config, classes, spec
-        self.keras_model, self.linear, self.scaling = keras_model, linear, scaling
+        self._keras_model, self.linear, self.scaling = keras_model, linear, scaling
+        # Predictions run the numpy head when there is one (no TensorFlow import);
+        # ``keras_model`` (gradients, exports) loads the same file on first use.
+        self.numpy_head, self._model_path = numpy_head, model_path
+        self._keras_lock = threading.Lock()
         self._backbone = None
         self._backbone_lock = threading.Lock()
+
+    @property
+    def keras_model(self):
+        """The head as a Keras model (loaded from the run on first use when predictions
+        run on its numpy copy), or None for the linear head."""
+        with self._keras_lock:
+            if self._keras_model is None and self._model_path is not None:
+                try:
+                    self._keras_model = _load_keras(self._model_path)
+                except (OSError, ValueError, KeyError, TypeError) as err:
+                    raise RunError(f"cannot load the model of run {self.run_dir}: "
+                                   f"{err}") from err
+        return self._keras_model
+
+    def _head(self):
+        return self.numpy_head or self.keras_model
 
     @property
     def primary(self) -> str:
@@ -438,7 +460,7 @@ class TrainedModel:
     def _frame_probs(self, videos) -> list[np.ndarray]:
         frames = np.concatenate([v.features for v in videos])
         out = np.concatenate([
-            np.asarray(self.keras_model(self.scaling.apply(chunk), training=False))
+            np.asarray(self._head()(self.scaling.apply(chunk), training=False))
             for chunk in _chunks(frames)])
         return np.split(out, np.cumsum([len(v.features) for v in videos])[:-1])
 
@@ -447,7 +469,7 @@ class TrainedModel:
         for i in range(0, len(videos), batch_size):
             chunk = videos[i:i + batch_size]
             x, mask = pad_sequences([v.features for v in chunk], self.scaling)
-            out = self.keras_model({"features": x, "mask": mask}, training=False)
+            out = self._head()({"features": x, "mask": mask}, training=False)
             clip, frames = np.asarray(out["clip"]), np.asarray(out["frames"])
             results += [(frames[j, :len(v.features)], clip[j]) for j, v in enumerate(chunk)]
         return results
@@ -472,11 +494,15 @@ def load_trained(run_dir: str | os.PathLike) -> TrainedModel:
     try:
         if spec.kind == "linear":
             return TrainedModel(run_dir, config, classes, spec, linear=LinearHead.load(path))
-        model = _load_keras(path)
+        # numpy when the file is exactly a head vidcore builds (no TensorFlow import:
+        # seconds off a fresh process's first verdict), else Keras in safe mode now
+        fast = numpy_heads.load(path, spec.kind)
+        model = None if fast else _load_keras(path)
         scaling = Scaling.load(run_dir / runs.SCALING)
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise RunError(f"cannot load the model of run {run_dir}: {err}") from err
-    return TrainedModel(run_dir, config, classes, spec, keras_model=model, scaling=scaling)
+    return TrainedModel(run_dir, config, classes, spec, keras_model=model, scaling=scaling,
+                        numpy_head=fast, model_path=path)
 
 
 def _load_keras(path: Path):

@@ -47,6 +47,20 @@ def check(precision: str) -> str:
     return precision
 
 
+def requested(precision: str) -> str:
+    """The precision asked for: ``precision`` unless it is ``"auto"`` and
+    ``$VIDCORE_PRECISION`` names one (``"auto"`` when neither forces one).
+
+    Raises:
+        InputError: an unknown precision, here or in ``$VIDCORE_PRECISION``.
+    """
+    if check(precision) == "auto":
+        forced = os.environ.get(ENV_VAR, "").strip()
+        if forced:
+            return check(forced)
+    return precision
+
+
 def resolve(precision: str, bfloat16_tested: bool) -> str:
     """The precision a backbone really computes in: ``"float32"`` or ``"bfloat16"``.
 
@@ -59,10 +73,7 @@ def resolve(precision: str, bfloat16_tested: bool) -> str:
         InputError: an unknown precision (here or in ``$VIDCORE_PRECISION``), or
             bfloat16 asked of a CPU without bfloat16 instructions.
     """
-    if check(precision) == "auto":
-        forced = os.environ.get(ENV_VAR, "").strip()
-        if forced:
-            precision = check(forced)
+    precision = requested(precision)
     if precision == "float32" or not bfloat16_tested:
         return "float32"
     if precision == "bfloat16" and not cpu_has_bfloat16():
