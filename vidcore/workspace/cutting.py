@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 
-from vidcore.data.video import _open, probe
+from vidcore.data.video import open_capture, probe
 from vidcore.errors import InputError, VidcoreError
 from vidcore.workspace.config import limits
 from vidcore.workspace.store import Incoming
@@ -88,7 +88,7 @@ def _writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
 
 def _write_pieces(source: Path, folder: Path, plan: CutPlan) -> list[Path]:
     """Decode ``source`` once, writing each frame into every piece that holds it."""
-    cap = _open(source)
+    cap = open_capture(source)
     paths = [folder / f"{uuid.uuid4().hex}.avi" for _ in plan.starts]
     open_writers: dict[int, cv2.VideoWriter] = {}
     done: list[Path] = []
