@@ -14,9 +14,8 @@ from tests import test_app as shared
 from vidcore import export, runs
 
 # test_app.py's fixtures and helpers, shared rather than copied (pytest finds fixtures
-# by the module's names; the tiny world is built once per process either way).
-_keep_main_module, world, runs_dir, app = (shared._keep_main_module, shared.world,
-                                           shared.runs_dir, shared.app)
+# by the module's names; the tiny world is conftest's, built once per session).
+_keep_main_module, runs_dir, app = shared._keep_main_module, shared.runs_dir, shared.app
 open_page, texts = shared.open_page, shared.texts
 
 
