@@ -8,7 +8,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 import charts
 import ui
-from vidcore import clips, ice, runs, stream_tables
+from vidcore import clips, ice, runs, stream_tables, workspace
 from vidcore.data.video import resize_frame
 from vidcore.live import LiveSession
 from vidcore.stream import StreamClassifier, window_plan
@@ -135,6 +135,25 @@ def show_record(live) -> None:
         st.download_button(f"Download {Path(clip).name}", Path(clip).read_bytes(),
                            file_name=Path(clip).name, mime="video/x-msvideo",
                            icon=":material/download:", on_click="ignore")
+        send_to_dataset(Path(clip))
+
+
+def send_to_dataset(clip: Path) -> None:
+    """Add the kept clip to a class of one of the user's datasets (My datasets)."""
+    names = workspace.list_names()
+    if not names:
+        st.caption("Create a dataset on **My datasets** to collect recorded clips in it.")
+        return
+    with st.form("live-send", border=True):
+        st.markdown("**Add this clip to one of My datasets**")
+        left, right = st.columns(2)
+        name = left.selectbox("Dataset", names, key="live-send-dataset")
+        cls = right.text_input("Class (a new one is created)", key="live-send-class")
+        if st.form_submit_button("Add the clip", icon=":material/add:"):
+            with ui.guard("Adding the clip", stop=False):
+                added = workspace.add_clips(name, cls, [(clip.name, clip)], source="camera")
+                st.success(f"Added to {name} / {cls.strip()} ({added['added']} clip).",
+                           icon=":material/check:")
 
 
 st.title("Live")

@@ -90,3 +90,20 @@ def test_session_waits_then_sees_frames():
     session.connect_since = 100.0
     now[0] = 125.0
     assert session.waited() == 25.0 and not session.running
+
+
+def test_a_recorded_clip_joins_a_class_of_my_datasets(tmp_path, monkeypatch):
+    """What the Live page's "Add the clip" does: the recording becomes a clip of its own
+    recording group in a workspace dataset, listed with its source."""
+    from vidcore import workspace
+
+    monkeypatch.setenv("VIDCORE_HOME", str(tmp_path / "ws"))
+    workspace.create("camera-set")
+    clip = clips.write_clip(_frames(25), tmp_path / "rec", "live-1.avi")
+    added = workspace.add_clips("camera-set", "Wave", [(clip.name, clip)], source="camera")
+    assert added["added"] == 1 and not added["skipped"]
+    table = workspace.clip_table("camera-set")
+    assert [(row["class"], row["source"]) for row in table] == [("Wave", "camera")]
+    again = workspace.add_clips("camera-set", "Wave", [(clip.name, clip)], source="camera")
+    groups = {row["group"] for row in workspace.clip_table("camera-set")}
+    assert again["added"] == 1 and len(groups) == 2  # each recording its own group
