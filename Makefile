@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PORT ?= 8501
+# Test processes: 2 fit a 2-core machine (a test file stays in one process: its fixtures are shared).
+TEST_WORKERS ?= 2
 
 .PHONY: run test venv deps dev-deps demo-data browser lint clean
 
@@ -16,7 +18,7 @@ run: deps demo-data
 
 test: dev-deps browser
 	$(PY) -m ruff check vidcore tests app_pages scripts app.py ui.py charts.py benchmarks
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 venv: $(PY)
 $(PY):
