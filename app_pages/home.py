@@ -37,6 +37,10 @@ steps = [
      "Accuracy per aggregator, confusion matrix, the clips it gets wrong."),
     ("predict", ":material/smart_display:", "4 · Predict on a video",
      "Upload a clip or pick a test clip and see what the model says, frame by frame."),
+    ("live", ":material/videocam:", "Live · Point a camera at an action",
+     "The model names what the camera sees as it happens; keep a clip for a dataset."),
+    ("datasets", ":material/create_new_folder:", "My datasets · Your own actions",
+     "Upload clips, zips or long videos, or record them, and train on them."),
 ]
 for key, icon, label, text in steps:
     with st.container(border=True):

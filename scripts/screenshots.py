@@ -27,8 +27,8 @@ if str(REPO) not in sys.path:  # run as a script: make vidcore importable withou
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = {"home": "", "dataset": "dataset", "train": "train", "evaluate": "evaluate",
-         "predict": "predict"}
+PAGES = {"home": "", "dataset": "dataset", "datasets": "datasets", "train": "train",
+         "evaluate": "evaluate", "predict": "predict", "live": "live"}
 
 
 def free_port() -> int:
