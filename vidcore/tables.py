@@ -266,17 +266,6 @@ def aggregator_long(report: dict) -> pd.DataFrame:
     return long
 
 
-def per_class_frame(report: dict) -> pd.DataFrame:
-    """Per-class top-1 of every aggregator: ``class``, ``aggregator``, ``accuracy``.
-
-    Classes without test videos are left out.
-    """
-    rows = [(cls, aggregator_label(name), acc)
-            for name, m in report.get("aggregators", {}).items()
-            for cls, acc in m["per_class"].items() if acc is not None]
-    return pd.DataFrame(rows, columns=["class", "aggregator", "accuracy"])
-
-
 def confusion_frame(report: dict, aggregator: str) -> pd.DataFrame:
     """Video counts, rows = true class, columns = predicted class, in label order."""
     classes = report["classes"]
