@@ -26,7 +26,9 @@ def spec_from_args(args, defaults=None):
     base = defaults or FeatureSpec()
     name = args.sampler or base.sampler.name
     params = dict(base.sampler.config()) if name == base.sampler.name else {}
-    params.update(frames=args.frames, rate=args.rate, max_frames=args.max_frames)
+    # An option left unset keeps the preset's value (the accurate preset's 16 frames).
+    given = {"frames": args.frames, "rate": args.rate, "max_frames": args.max_frames}
+    params.update({k: v for k, v in given.items() if v is not None})
     for key in [k for k in params if k not in _fields(name)]:
         del params[key]
     weights = base.weights if args.weights is None else args.weights
