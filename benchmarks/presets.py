@@ -46,7 +46,8 @@ def cpu_flags() -> list[str]:
 def feature_spec(name: str) -> FeatureSpec:
     """The features a preset trains on."""
     values = get_preset(name).values
-    return FeatureSpec(values["backbone"], values["weights"], values["sampler"])
+    return FeatureSpec(values["backbone"], values["weights"], values["sampler"],
+                       flip=values.get("flip", False))
 
 
 def seconds_per_clip(spec: FeatureSpec, paths: list[Path]) -> dict:
@@ -59,7 +60,8 @@ def seconds_per_clip(spec: FeatureSpec, paths: list[Path]) -> dict:
     clips_done = summary.computed
     return {"seconds_per_clip": round(summary.seconds / clips_done, 3),
             "frames_per_clip": round(summary.frames / clips_done, 1),
-            "clips": clips_done, "engine": runner.engine, "precision": runner.precision}
+            "clips": clips_done, "engine": runner.engine, "precision": runner.precision,
+            "flip": spec.flip}
 
 
 def demo_accuracy(name: str, runs: Path) -> float:

@@ -16,12 +16,12 @@ def test_accurate_preset_values(tmp_path):
     config = preset_config("accurate", tmp_path)
     assert (config.backbone, config.head, config.weights) == (
         "efficientnet_lite2", "temporal_conv", "imagenet")
-    assert values["sampler"].config() == {"name": "uniform", "frames": 16}
+    assert values["sampler"].config() == {"name": "uniform", "frames": 16} and config.flip
 
 
 def test_cli_train_accurate_then_predict(world, tmp_path, capsys, monkeypatch):
-    """Train on 16 frames a clip through Lite2 (random weights: fast), then predict a clip:
-    frames are resized to Lite2's 260 px in extraction and in prediction."""
+    """Train on 16 frames a clip and their mirrors through Lite2 (random weights: fast),
+    then predict a clip: frames are resized to Lite2's 260 px in extraction and prediction."""
     monkeypatch.setenv("VIDCORE_RUNS", str(tmp_path / "runs"))
     run = tmp_path / "run"
     code = main(["train", str(world.dataset), "--preset", "accurate", "--weights", "none",
@@ -31,9 +31,9 @@ def test_cli_train_accurate_then_predict(world, tmp_path, capsys, monkeypatch):
     assert code == 0, out
     config = runs.read_json(run / runs.CONFIG)
     assert (config["backbone"], config["head"]) == ("efficientnet_lite2", "temporal_conv")
-    assert config["sampler"] == {"name": "uniform", "frames": 16}
+    assert config["sampler"] == {"name": "uniform", "frames": 16} and config["flip"] is True
     stored = list((tmp_path / "store").glob("*/*/*.npz"))
-    assert stored, "features were stored"
+    assert stored and all(p.parent.parent.name.endswith("__flip") for p in stored)
     import numpy as np
 
     with np.load(stored[0]) as entry:
@@ -47,14 +47,15 @@ def test_cli_train_accurate_then_predict(world, tmp_path, capsys, monkeypatch):
 def test_cost_line_reads_the_benchmark_file(tmp_path):
     figures = {"machine": {"cpus": 2, "cpu_flags": ["avx2", "avx512f"], "date": "2026-12-01"},
                "presets": {"accurate": {"seconds_per_clip": 0.412, "frames_per_clip": 16.0,
-                                        "engine": "litert", "precision": "float32",
+                                        "engine": "litert", "precision": "float32", "flip": True,
                                         "demo_top1": 0.96},
                            "reference": {"skipped": "vgg16 ImageNet weights are not installed"}}}
     path = tmp_path / "presets.json"
     path.write_text(json.dumps(figures))
     assert measured(path) == figures
     line = cost_line("accurate", measured(path))
-    assert "0.41 s per 6-9 s clip (16 frames, litert float32), demo top-1 0.96" in line
+    assert ("0.41 s per 6-9 s clip (16 frames and their mirrors, litert float32), demo top-1 "
+            "0.96") in line
     assert "2 CPUs with avx2 avx512f" in line
     assert "vgg16 ImageNet weights are not installed" in cost_line("reference", figures)
     assert cost_line("default", figures).startswith("Cost not measured yet")

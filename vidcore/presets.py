@@ -13,7 +13,8 @@
 * ``linear``: the default features with the logistic-regression baseline.
 * ``accurate``: for real video, where frozen-feature accuracy follows the backbone's
   ImageNet quality: EfficientNet-Lite2 (260 px, 2.2x Lite0's multiply-adds per frame),
-  16 frames spread evenly over each clip, the temporal convolution head. Its measured
+  16 frames spread evenly over each clip, each frame's features averaged with its
+  horizontal mirror's (test-time augmentation), the temporal convolution head. Its measured
   cost per clip, beside the others', is in ``docs/presets.json`` (``benchmarks/presets.py``).
 """
 
@@ -59,10 +60,11 @@ PRESETS: dict[str, Preset] = {
             "backbone": "efficientnet_lite0", "weights": "imagenet",
             "sampler": UniformSampler(8), "head": "linear", "linear_c": 1.0,
             "val_fraction": 0.15, "feature_scaling": "auto"}),
-        Preset("accurate", "EfficientNet-Lite2, 16 uniform frames, temporal convolution head "
-               "(slower, for real video)", {
+        Preset("accurate", "EfficientNet-Lite2, 16 uniform frames averaged with their mirrors, "
+               "temporal convolution head (slower, for real video)", {
                    "backbone": "efficientnet_lite2", "weights": "imagenet",
-                   "sampler": UniformSampler(16), "head": "temporal_conv", "epochs": 60,
+                   "sampler": UniformSampler(16), "flip": True,
+                   "head": "temporal_conv", "epochs": 60,
                    "batch_size": 32, "learning_rate": 1e-3, "patience": 12,
                    "val_fraction": 0.15, "feature_scaling": "auto"}),
     )
@@ -131,7 +133,9 @@ def cost_line(name: str, figures: dict | None = None) -> str:
         return f"Cost not measured: {row['skipped']}."
     machine = figures.get("machine", {})
     top1 = f", demo top-1 {row['demo_top1']:.2f}" if "demo_top1" in row else ""
+    mirrors = " and their mirrors" if row.get("flip") else ""
     return (f"Measured feature extraction: {row['seconds_per_clip']:.2f} s per 6-9 s clip "
-            f"({row['frames_per_clip']:.0f} frames, {row['engine']} {row['precision']}){top1}; "
+            f"({row['frames_per_clip']:.0f} frames{mirrors}, {row['engine']} "
+            f"{row['precision']}){top1}; "
             f"on {machine.get('cpus', '?')} CPUs with {' '.join(machine.get('cpu_flags', []))} "
             f"({machine.get('date', '?')}, benchmarks/presets.py).")
