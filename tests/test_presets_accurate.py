@@ -78,4 +78,4 @@ def test_train_page_shows_the_measured_cost_of_the_chosen_preset(world, tmp_path
     [box] = [b for b in at.selectbox if b.label == "Preset"]
     box.set_value("accurate").run()
     assert cost_line("accurate") in texts(at.caption)
-    assert "(16 frames," in cost_line("accurate")  # from the committed docs/presets.json
+    assert "(16 frames and their mirrors," in cost_line("accurate")  # docs/presets.json
