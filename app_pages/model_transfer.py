@@ -31,9 +31,10 @@ def downloads(run_dir: str) -> None:
         export.portable_config(runs.check_run_dir(run_dir))  # says why, before any click
         mtime = ui.mtime_ns(runs.model_file(run_dir) or run_dir)
         name = runs.check_run_dir(run_dir).name
-        st.caption("TFLite and SavedModel take raw uint8 frames [K, 224, 224, 3] (the "
-                   "sampler rule is in the bundle's model card) and give the clip's class "
-                   "probabilities; each file is made when you click (TFLite: about 20 s).")
+        st.caption("TFLite and SavedModel take raw uint8 frames [K, S, S, 3] (S: the "
+                   "backbone's side, 224 for Lite0; the sampler rule is in the bundle's "
+                   "model card) and give the clip's class probabilities; each file is made "
+                   "when you click (TFLite: about 20 s).")
         for col, (fmt, (label, suffix, mime)) in zip(st.columns(len(FORMATS)), FORMATS.items(),
                                                       strict=True):
             col.download_button(

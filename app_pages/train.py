@@ -8,7 +8,7 @@ from vidcore.data.sampling import create_sampler
 from vidcore.errors import VidcoreError
 from vidcore.models.backbones import imagenet_weights_available, list_backbones
 from vidcore.models.heads import get_head, list_heads
-from vidcore.presets import PRESETS, list_presets
+from vidcore.presets import PRESETS, cost_line, list_presets
 
 LIVE_SECONDS = 1.5  # how often a running run is re-read
 SAMPLERS = ("uniform", "segments", "fps")
@@ -94,6 +94,7 @@ def live_view(run_dir: str) -> None:
 
 preset = st.selectbox("Preset", list_presets(),
                       format_func=lambda p: f"{p} — {PRESETS[p].description}")
+st.caption(cost_line(preset))
 argv = recipe_form(preset)
 if argv is not None:
     st.session_state[START_ERROR] = None

@@ -46,6 +46,7 @@ from benchmarks import extract as ext  # noqa: E402
 from vidcore import features  # noqa: E402
 from vidcore.features import FeatureSpec  # noqa: E402
 from vidcore.models import engines  # noqa: E402
+from vidcore.models.backbones import count_macs  # noqa: E402
 from vidcore.presets import get_preset  # noqa: E402
 
 DEFAULT_VIDEOS = 12  # sized so the whole script stays under 10 minutes on 2 shared cores
@@ -305,20 +306,6 @@ def ffmpeg_threads_floor(paths, spec: FeatureSpec) -> tuple[float, list]:
         return ext.decode_only(paths, spec)
     finally:
         video.DECODE_THREADS = saved
-
-
-def count_macs(model) -> int:
-    """Multiply-adds per frame of the convolutions and dense layers (nested models too)."""
-    total = 0
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if hasattr(layer, "layers"):
-            total += count_macs(layer)
-        elif kind in ("Conv2D", "DepthwiseConv2D"):  # output pixels x kernel volume
-            total += int(np.prod(layer.output.shape[1:3]) * np.prod(layer.kernel.shape))
-        elif kind == "Dense":
-            total += int(np.prod(layer.kernel.shape))
-    return total
 
 
 def backbone_ratio(frames: np.ndarray, spec: FeatureSpec, rounds: int, demo_model) -> dict:

@@ -48,9 +48,12 @@ def dataset_videos(dataset: str | None, count: int) -> list[Path]:
 
 def decode_only(paths, spec: FeatureSpec, workers: int = 2) -> tuple[float, list]:
     """Frames/s of decoding + sampling + resizing alone, on the pipeline's threads."""
+    from vidcore.models.backbones import get_spec
+
+    size = get_spec(spec.backbone).input_size
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        frames = list(pool.map(lambda p: read_frames(p, spec.sampler, size=(224, 224)), paths))
+        frames = list(pool.map(lambda p: read_frames(p, spec.sampler, size=(size, size)), paths))
     seconds = time.perf_counter() - start
     return sum(len(f) for f in frames) / seconds, frames
 

@@ -50,8 +50,8 @@ def empty_keras_home(tmp_path, monkeypatch):
     return tmp_path / "keras_home" / "models"
 
 
-def _frames(n: int = 2, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (n, SIZE, SIZE, 3), dtype=np.uint8)
+def _frames(n: int = 2, seed: int = 0, size: int = SIZE) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
 
 
 def _square_224(image: np.ndarray) -> np.ndarray:
@@ -79,13 +79,16 @@ def test_registry_contents():
     names = backbones.list_backbones()
     assert names[0] == backbones.DEFAULT_BACKBONE == "efficientnet_lite0"
     assert set(names) == {"efficientnet_lite0", "vgg16", "resnet50", "mobilenet_v2",
-                          "mobilenet_v3_large", "efficientnet_b0"}
+                          "mobilenet_v3_large", "efficientnet_b0", "efficientnet_lite1",
+                          "efficientnet_lite2"}
     dims = {name: backbones.get_spec(name).feature_dim for name in names}
     assert dims == {"efficientnet_lite0": 1280, "vgg16": 25088, "resnet50": 2048,
-                    "mobilenet_v2": 1280, "mobilenet_v3_large": 960, "efficientnet_b0": 1280}
+                    "mobilenet_v2": 1280, "mobilenet_v3_large": 960, "efficientnet_b0": 1280,
+                    "efficientnet_lite1": 1280, "efficientnet_lite2": 1280}
     assert backbones.get_spec("vgg16").feature_scaling == "train_max"
     assert all(backbones.get_spec(n).feature_scaling is None for n in names if n != "vgg16")
-    assert all(backbones.get_spec(n).input_size == SIZE for n in names)
+    sizes = {"efficientnet_lite1": 240, "efficientnet_lite2": 260}
+    assert all(backbones.get_spec(n).input_size == sizes.get(n, SIZE) for n in names)
 
 
 def test_unknown_name_lists_valid_names():
@@ -110,7 +113,8 @@ def test_classifier_only_for_lite0():
 @pytest.mark.parametrize("name", backbones.list_backbones())
 def test_random_init_shapes(name):
     model = backbones.create_backbone(name, weights=None)
-    features = np.asarray(model(_frames(), training=False))
+    features = np.asarray(model(_frames(size=backbones.get_spec(name).input_size),
+                                training=False))
     assert features.shape == (2, backbones.get_spec(name).feature_dim)
     assert features.dtype == np.float32
     assert np.isfinite(features).all()

@@ -62,6 +62,8 @@ class FeatureSpec:
         sampler: which frames of each video.
         precision: ``"auto"`` (bfloat16 where the CPU and backbone allow, else
             float32), ``"float32"`` or ``"bfloat16"``; see ``vidcore.models.precision``.
+        flip: test-time augmentation: each frame's features are the mean of the frame's
+            and its horizontal mirror's (twice the backbone cost; stored apart).
     """
 
     backbone: str = "efficientnet_lite0"
@@ -69,19 +71,21 @@ class FeatureSpec:
     sampler: Sampler = UniformSampler(8)
     precision: str = "auto"
     engine: str = "auto"
+    flip: bool = False
 
     def to_dict(self) -> dict:
-        """Plain dict for JSON."""
-        return {"backbone": self.backbone, "weights": self.weights,
+        """Plain dict for JSON (``flip`` only when set, so older specs read the same)."""
+        data = {"backbone": self.backbone, "weights": self.weights,
                 "sampler": self.sampler.config(), "precision": self.precision,
                 "engine": self.engine}
+        return {**data, "flip": True} if self.flip else data
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
         """Inverse of ``to_dict``."""
         return cls(data["backbone"], data.get("weights", "imagenet"),
                    sampler_from_config(data["sampler"]), data.get("precision", "auto"),
-                   data.get("engine", "auto"))
+                   data.get("engine", "auto"), bool(data.get("flip", False)))
 
     def engine_choice(self):
         """The engine and precision the backbone runs on here (``vidcore.models.engines``:
@@ -113,7 +117,10 @@ class FeatureSpec:
         # Precision, not engine: float32 LiteRT and float32 Keras agree to ~1e-5 (below
         # the float16 the store keeps), so they share a folder; bfloat16 differs, apart.
         compute = SHORT[self.compute_precision()]
-        return f"{self.backbone}__{weights_id}__{compute}__{slug}-{digest}"
+        # Flip-averaged features differ from plain ones: their own folder (plain keeps
+        # its old name, so existing stores stay valid).
+        tta = "__flip" if self.flip else ""
+        return f"{self.backbone}__{weights_id}__{compute}__{slug}-{digest}{tta}"
 
 
 @dataclass(frozen=True)
@@ -287,7 +294,11 @@ class _Backbone:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         if self._run is None:
             self._build()
-        return self._run(batch)
+        if not self.spec.flip:
+            return self._run(batch)
+        # Mirror along the width axis (frames are (B, H, W, 3)) and average the features.
+        mirrored = np.ascontiguousarray(np.asarray(batch)[:, :, ::-1])
+        return (self._run(batch) + self._run(mirrored)) / 2
 
 
 def _decode(path, sampler: Sampler, size: int) -> Frames:

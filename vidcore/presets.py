@@ -11,11 +11,18 @@
   works offline, ~30x cheaper than VGG16), 8 frames spread evenly over each clip, the
   temporal convolution head (tells time-reversed actions apart), standardised features.
 * ``linear``: the default features with the logistic-regression baseline.
+* ``accurate``: for real video, where frozen-feature accuracy follows the backbone's
+  ImageNet quality: EfficientNet-Lite2 (260 px, 2.2x Lite0's multiply-adds per frame),
+  16 frames spread evenly over each clip, each frame's features averaged with its
+  horizontal mirror's (test-time augmentation), the temporal convolution head. Its measured
+  cost per clip, beside the others', is in ``docs/presets.json`` (``benchmarks/presets.py``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from vidcore.data.sampling import FpsSampler, UniformSampler
 from vidcore.registry import lookup
@@ -53,9 +60,30 @@ PRESETS: dict[str, Preset] = {
             "backbone": "efficientnet_lite0", "weights": "imagenet",
             "sampler": UniformSampler(8), "head": "linear", "linear_c": 1.0,
             "val_fraction": 0.15, "feature_scaling": "auto"}),
+        Preset("accurate", "EfficientNet-Lite2, 16 uniform frames averaged with their mirrors, "
+               "temporal convolution head (slower, for real video)", {
+                   "backbone": "efficientnet_lite2", "weights": "imagenet",
+                   "sampler": UniformSampler(16), "flip": True,
+                   "head": "temporal_conv", "epochs": 60,
+                   "batch_size": 32, "learning_rate": 1e-3, "patience": 12,
+                   "val_fraction": 0.15, "feature_scaling": "auto"}),
     )
 }
 DEFAULT_PRESET = "default"
+# Written by benchmarks/presets.py on one machine: cost per clip and demo accuracy.
+MEASURED_FILE = Path(__file__).resolve().parent.parent / "docs" / "presets.json"
+
+
+def measured(path: str | Path = MEASURED_FILE) -> dict:
+    """The last benchmark's figures: ``{"machine": {...}, "presets": {name: {...}}}``.
+
+    Empty dict when the file is missing or unreadable (the benchmark was never run here).
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and isinstance(data.get("presets"), dict) else {}
 
 
 def list_presets() -> list[str]:
@@ -88,3 +116,26 @@ def preset_config(name: str, dataset, **overrides):
     values = {**get_preset(name).values, "preset": name, "dataset": str(dataset)}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_dict(values)
+
+
+def cost_line(name: str, figures: dict | None = None) -> str:
+    """One line on what preset ``name`` measured: seconds per clip, engine, demo top-1.
+
+    Args:
+        name: preset name.
+        figures: :func:`measured`'s dict (read from ``docs/presets.json`` when None).
+    """
+    figures = measured() if figures is None else figures
+    row = figures.get("presets", {}).get(name) if figures else None
+    if not row:
+        return "Cost not measured yet: run benchmarks/presets.py."
+    if "skipped" in row:
+        return f"Cost not measured: {row['skipped']}."
+    machine = figures.get("machine", {})
+    top1 = f", demo top-1 {row['demo_top1']:.2f}" if "demo_top1" in row else ""
+    mirrors = " and their mirrors" if row.get("flip") else ""
+    return (f"Measured feature extraction: {row['seconds_per_clip']:.2f} s per 6-9 s clip "
+            f"({row['frames_per_clip']:.0f} frames{mirrors}, {row['engine']} "
+            f"{row['precision']}){top1}; "
+            f"on {machine.get('cpus', '?')} CPUs with {' '.join(machine.get('cpu_flags', []))} "
+            f"({machine.get('date', '?')}, benchmarks/presets.py).")

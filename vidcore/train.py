@@ -57,6 +57,8 @@ class TrainConfig:
         backbone: feature backbone name (``vidcore.models.backbones``).
         weights: backbone weights: ``imagenet``, None (random) or a file path.
         sampler: which frames of each video (``vidcore.data.sampling``).
+        flip: average each frame's features with its horizontal mirror's (extraction
+            and prediction alike).
         head: head name (``vidcore.models.heads``).
         epochs: maximum number of epochs.
         batch_size: frames (frame heads) or clips (temporal head) per batch.
@@ -83,6 +85,7 @@ class TrainConfig:
     backbone: str = DEFAULT_BACKBONE
     weights: str | None = "imagenet"
     sampler: Sampler = UniformSampler(8)
+    flip: bool = False
     head: str = "temporal_conv"
     epochs: int = 60
     batch_size: int = 32
@@ -128,8 +131,8 @@ class TrainConfig:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
     def feature_spec(self) -> features.FeatureSpec:
-        """The feature spec (backbone, weights, sampler) of this run."""
-        return features.FeatureSpec(self.backbone, self.weights, self.sampler)
+        """The feature spec (backbone, weights, sampler, flip averaging) of this run."""
+        return features.FeatureSpec(self.backbone, self.weights, self.sampler, flip=self.flip)
 
     def scaling_kind(self) -> str:
         """The scaling to fit: ``auto`` resolves from the backbone spec."""

@@ -14,7 +14,8 @@ def add_parser(sub):
     parser.add_argument("run_dir", metavar="RUN", help="run directory")
     parser.add_argument("--format", choices=FORMATS, default="bundle",
                         help="bundle: zip for 'vidcore import'; tflite, savedmodel (a zip): "
-                        "frames [K,224,224,3] uint8 -> clip probabilities (default bundle)")
+                        "frames [K,S,S,3] uint8 (S: the backbone's side, 224 for Lite0) -> "
+                        "clip probabilities (default bundle)")
     parser.add_argument("--out", required=True, metavar="FILE", help="file to write")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from vidcore.commands.info import add_dataset_arguments, index_from_args
 from vidcore.commands.output import print_json
 from vidcore.errors import InputError
@@ -16,6 +18,9 @@ def add_sampler_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, help="frames per video for uniform/segments (8)")
     parser.add_argument("--rate", type=float, help="frames per second for the fps sampler (1)")
     parser.add_argument("--max-frames", type=int, help="cap on frames per video (fps sampler)")
+    parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                        help="average each frame's features with its mirror's (test-time "
+                             "augmentation, twice the backbone cost; default: the preset's)")
 
 
 def spec_from_args(args, defaults=None):
@@ -26,12 +31,16 @@ def spec_from_args(args, defaults=None):
     base = defaults or FeatureSpec()
     name = args.sampler or base.sampler.name
     params = dict(base.sampler.config()) if name == base.sampler.name else {}
-    params.update(frames=args.frames, rate=args.rate, max_frames=args.max_frames)
+    # An option left unset keeps the preset's value (the accurate preset's 16 frames).
+    given = {"frames": args.frames, "rate": args.rate, "max_frames": args.max_frames}
+    params.update({k: v for k, v in given.items() if v is not None})
     for key in [k for k in params if k not in _fields(name)]:
         del params[key]
     weights = base.weights if args.weights is None else args.weights
     weights = None if str(weights).lower() == "none" else weights
-    return FeatureSpec(args.backbone or base.backbone, weights, create_sampler(name, **params))
+    flip = base.flip if getattr(args, "flip", None) is None else args.flip
+    return FeatureSpec(args.backbone or base.backbone, weights, create_sampler(name, **params),
+                       flip=flip)
 
 
 def _fields(sampler_name: str) -> set:

@@ -43,13 +43,13 @@ def config_from_args(args):
 
     preset = get_preset(args.preset).values
     spec = spec_from_args(args, FeatureSpec(preset["backbone"], preset["weights"],
-                                            preset["sampler"]))
+                                            preset["sampler"], flip=preset.get("flip", False)))
     overrides = {
         "format": args.format, "splits": args.splits, "split": args.split,
         "test_fraction": args.test_fraction, "split_seed": args.seed, "head": args.head,
         "backbone": spec.backbone, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.lr, "val_fraction": args.val_fraction, "seed": args.train_seed,
-        "store_dir": args.store, "sampler": spec.sampler,
+        "store_dir": args.store, "sampler": spec.sampler, "flip": spec.flip,
     }
     # None means "keep the preset's" in overrides, so these two are set directly.
     config = replace(preset_config(args.preset, args.dataset, **overrides), weights=spec.weights)

