@@ -185,3 +185,18 @@ def world():
 
     yield app_world.tiny_world()
     app_world.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Put the real ``__main__`` back after each test.
+
+    AppTest leaves the app script registered as ``sys.modules["__main__"]``; later
+    tests whose multiprocessing "spawn" children re-import the main module (the demo
+    generator's pool) would then run app.py in every child, and those children die.
+    """
+    import sys
+
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -18,19 +17,6 @@ from vidcore import launch, runs
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 # Live is missing: AppTest cannot run its camera component (test_browser opens it for real).
 PAGES = ["home", "dataset", "datasets", "train", "evaluate", "predict"]
-
-
-@pytest.fixture(autouse=True)
-def _keep_main_module():
-    """Put the real ``__main__`` back after each test.
-
-    AppTest leaves the app script registered as ``sys.modules["__main__"]``; later
-    tests whose multiprocessing "spawn" children re-import the main module would then
-    run app.py in every child, and those children die.
-    """
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from vidcore import export, runs
 
 # test_app.py's fixtures and helpers, shared rather than copied (pytest finds fixtures
 # by the module's names; the tiny world is conftest's, built once per session).
-_keep_main_module, runs_dir, app = shared._keep_main_module, shared.runs_dir, shared.app
+runs_dir, app = shared.runs_dir, shared.app
 open_page, texts = shared.open_page, shared.texts
 
 

@@ -7,7 +7,6 @@ through the library the page calls, and the page's own buttons do the rest.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from tests.workspace_clips import demo_clip
 from vidcore import workspace as ws
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _keep_main_module():
-    main = sys.modules["__main__"]  # AppTest replaces it (see tests/test_app.py)
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="module")

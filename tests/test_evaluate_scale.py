@@ -4,7 +4,6 @@ and the active run found through a symlinked runs folder."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from vidcore import runs
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CLASSES, CLIPS = 101, 101 * 30  # 30 clips a class: 9 tested (groups 1-7), 21 trained
-
-
-@pytest.fixture(autouse=True)
-def _keep_main_module():
-    """Put the real ``__main__`` back after each test (see tests/test_app.py)."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="module")

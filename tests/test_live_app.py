@@ -22,13 +22,6 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LONG = "Kick/v_Kick_g01_c01.avi"  # a split-1 test clip, replaced by the long one
 
 
-@pytest.fixture(autouse=True)
-def _keep_main_module():
-    main = sys.modules["__main__"]  # AppTest leaves app.py as __main__ (see test_app.py)
-    yield
-    sys.modules["__main__"] = main
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("live-app")
