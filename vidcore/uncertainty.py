@@ -22,8 +22,10 @@ import numpy as np
 from vidcore.errors import InputError
 
 CONFIDENCE = 0.95
-RESAMPLES = 2000  # enough for a percentile interval (Efron & Tibshirani: 1000-2000); see
-# benchmarks/uncertainty.py for the time at 101 classes
+# Enough for a percentile interval (Efron & Tibshirani: 1000-2000). At UCF101 size
+# (benchmarks/uncertainty.py: 3,783 clips, 699 recordings, 101 classes) the endpoints
+# land within 0.0003 of 9,999 resamples' at a quarter to a sixth of the time.
+RESAMPLES = 2000
 SEED = 0
 BATCH_CELLS = 1 << 22  # resample x group cells per vectorised batch: 32 MB at any size
 
