@@ -13,13 +13,14 @@ every top-1 and top-5 figure) is unchanged. It applies to probability aggregator
 probabilities); the ``mode`` vote share counts frames and is not a probability, so it
 gets a reliability diagram and an ECE but no temperature.
 
-A run keeps its temperatures in ``calibration.json`` (``CALIBRATION``)::
+A run keeps its temperatures in ``calibration.json`` (``CALIBRATION``); for the
+shipped demo model's 118 validation clips, for instance::
 
-    {"format": 1, "method": "temperature", "fitted_on": "validation", "clips": 42,
+    {"format": 1, "method": "temperature", "fitted_on": "validation", "clips": 118,
      "bins": 15,
-     "aggregators": {"temporal": {"temperature": 1.83, "nll_before": 0.41,
-                                  "nll_after": 0.29, "ece_before": 0.12,
-                                  "ece_after": 0.03}, ...}}
+     "aggregators": {"temporal": {"temperature": 0.91184, "nll_before": 0.13908,
+                                  "nll_after": 0.138294, "ece_before": 0.045955,
+                                  "ece_after": 0.034346}, "mean": {...}}}
 
 Training writes it once the kept checkpoint is final (``vidcore.trust``); a run
 without it (older runs) reads as temperature 1 everywhere.
