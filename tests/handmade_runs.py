@@ -22,15 +22,16 @@ CLASSES = ["Clap", "Jump", "Run", "Wave"]
 GROUPS, CLIPS = 3, 2  # test recordings per class, clips per recording
 
 
-def make_dataset(root: Path, videos: bool = False) -> tuple[Path, list[dict]]:
-    """A manifest of 4 classes x 3 test recordings x 2 clips (plus one training
-    recording per class); ``videos`` writes decodable clips, else placeholders.
+def make_dataset(root: Path, videos: bool = False,
+                 classes: list[str] = CLASSES) -> tuple[Path, list[dict]]:
+    """A manifest of 4 classes (or ``classes``) x 3 test recordings x 2 clips, plus one
+    training recording per class; ``videos`` writes decodable clips, else placeholders.
 
     Returns:
         The manifest path and the test rows (``path``, ``label``, ``group``) in order.
     """
     rows, test = ["path,label,group,split"], []
-    for c, name in enumerate(CLASSES):
+    for c, name in enumerate(classes):
         for g in range(GROUPS + 1):
             for k in range(CLIPS):
                 rel = f"{name}/v_{name}_g{g:02d}_c{k:02d}.avi"
@@ -56,7 +57,7 @@ def _aggregate(label: int, confidence: float, classes: int) -> Aggregate:
 
 def write_run(run_dir: Path, dataset: Path, test: list[dict], answers: dict,
               head: str = "temporal_conv", preset: str | None = None,
-              group_column: bool = False) -> Path:
+              group_column: bool = False, classes: list[str] = CLASSES) -> Path:
     """Write an evaluated run.
 
     Args:
@@ -67,6 +68,7 @@ def write_run(run_dir: Path, dataset: Path, test: list[dict], answers: dict,
         head: the head name recorded.
         preset: the preset name recorded.
         group_column: add the ``group`` column that evaluation will write.
+        classes: the class names, as given to ``make_dataset``.
     """
     run_dir.mkdir(parents=True)
     config = {"dataset": str(dataset), "format": "csv", "split": 1, "splits": None,
@@ -74,20 +76,20 @@ def write_run(run_dir: Path, dataset: Path, test: list[dict], answers: dict,
               "weights": "imagenet", "sampler": {"frames": 8, "name": "uniform"},
               "head": head, "val_fraction": 0.15, "seed": 0, "preset": preset}
     runs.write_json(run_dir / runs.CONFIG, config)
-    runs.write_json(run_dir / runs.CLASSES, CLASSES)
+    runs.write_json(run_dir / runs.CLASSES, classes)
     true = np.array([r["label"] for r in test])
-    per_clip = {name: [_aggregate(int(lab), float(conf), len(CLASSES))
+    per_clip = {name: [_aggregate(int(lab), float(conf), len(classes))
                        for lab, conf in zip(labels, confs, strict=True)]
                 for name, (labels, confs) in answers.items()}
-    table = predictions_table([r["path"] for r in test], true, per_clip, CLASSES)
+    table = predictions_table([r["path"] for r in test], true, per_clip, classes)
     if group_column:
         lines = table.splitlines()
         table = "\n".join([lines[0] + ",group"] + [f"{line},{r['group']}" for line, r
                                                    in zip(lines[1:], test, strict=True)]) + "\n"
     runs.write_text(run_dir / runs.PREDICTIONS, table)
-    metrics = {name: score(name, true, np.stack([a.ranking for a in agg]), CLASSES)
+    metrics = {name: score(name, true, np.stack([a.ranking for a in agg]), classes)
                for name, agg in per_clip.items()}
-    report = Report(str(run_dir), 1, head, "efficientnet_lite0", CLASSES, len(test),
+    report = Report(str(run_dir), 1, head, "efficientnet_lite0", classes, len(test),
                     next(iter(answers)), metrics, [], str(run_dir / runs.PREDICTIONS), 1.0)
     runs.write_json(run_dir / runs.REPORT, report.to_dict())
     runs.write_json(run_dir / runs.STATUS, {"state": "finished", "train_videos": 8,

@@ -81,6 +81,26 @@ def test_leakage_is_reported(tmp_path):
     assert "Leakage: 1 recordings have clips on both sides of the split (Clap/g1)" in text
 
 
+def test_at_101_classes_the_matrix_is_drawn_whole_and_focused(tmp_path):
+    from vidcore.confusion import DEFAULT_CONFUSED
+    from vidcore.html_report import figures
+    from vidcore.html_report.content import report_content
+
+    classes = [f"Action{c:03d}" for c in range(101)]
+    manifest, test = make_dataset(tmp_path / "data", classes=classes)
+    # clip 0 of each class's first recording taken for the next class
+    labels = [(r["label"] + 1) % 101 if i % 6 == 0 else r["label"] for i, r in enumerate(test)]
+    run = write_run(tmp_path / "run", manifest, test,
+                    {"temporal": (labels, [0.8] * len(test))}, classes=classes)
+    content = report_content(run)
+    whole, focused = figures.confusion_figures(content["confusion"])
+    assert len(whole[1].data[0].x) == 101
+    assert 2 <= len(focused[1].data[0].x) <= DEFAULT_CONFUSED
+    assert len(content["per_class"]) == 101 and len(content["confused_pairs"]) == 10
+    assert content["confusion"]["matrix"] == read_json(run / "report.json")[
+        "aggregators"]["temporal"]["confusion"]
+
+
 def test_an_unevaluated_run_is_refused_in_one_line(tmp_path, capsys):
     manifest, test = make_dataset(tmp_path / "data")
     run = write_run(tmp_path / "run", manifest, test,
