@@ -63,10 +63,29 @@ def test_the_report_holds_the_runs_figures(evaluated_run):
     assert data["confused_pairs"][0]["predicted"] == "Run"
     assert data["confused_pairs"][0]["clips"] == 3
     assert data["calibration"][0]["temperature"] == 1.5
+    assert "not measured: evaluate the run again" in html  # no calibrated column yet
     assert data["dataset"]["leaking_groups"] == 0 and "Leakage check passed" in html
     assert data["dataset"]["test"] == 24 and data["dataset"]["groups"]["test"] == 12
     assert data["vidcore_version"] and data["made_at"]
     assert "Model card: temporal_conv on efficientnet_lite0" in html
+
+
+def test_calibrated_confidences_give_the_ece_after(tmp_path):
+    import pandas as pd
+
+    from vidcore.html_report.content import calibration_figures
+    from vidcore.results import load_results
+
+    manifest, test = make_dataset(tmp_path / "data")
+    labels = [MISTAKES.get(i, r["label"]) for i, r in enumerate(test)]
+    run = write_run(tmp_path / "run", manifest, test, {"temporal": (labels, [0.9] * 24)})
+    table = pd.read_csv(run / "predictions.csv")
+    # 20 of 24 right at 0.9: ECE 0.9 - 20/24; calibrated to 20/24 exactly: ECE 0
+    table["temporal_calibrated_confidence"] = 20 / 24
+    table.to_csv(run / "predictions.csv", index=False)
+    (entry,) = calibration_figures(load_results(run))
+    assert entry["ece"] == pytest.approx(0.9 - 20 / 24)
+    assert entry["ece_calibrated"] == pytest.approx(0.0)
 
 
 def test_leakage_is_reported(tmp_path):
@@ -142,6 +161,7 @@ def test_it_opens_offline_without_errors_and_draws_the_runs_numbers(evaluated_ru
         browser = launch(p)
         try:
             page = browser.new_page()
+            page.set_default_timeout(120_000)  # a 5 MB page on a loaded 2-core machine
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))

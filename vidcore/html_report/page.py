@@ -96,8 +96,8 @@ recordings would land within them 95 times in 100.</p>
 {% for e in c.calibration %}
 <tr><td>{{ e.aggregator }}</td><td class="num">{{ "%.3f" | format(e.ece) }}</td>
 <td class="num">{{ "%.3f" | format(e.temperature) if e.temperature else "none fitted" }}</td>
-<td class="num">{{ "%.3f" | format(e.ece_calibrated) if e.ece_calibrated is not none
-  else "-" }}</td></tr>
+<td class="num">{% if e.ece_calibrated is not none %}{{ "%.3f" | format(e.ece_calibrated) }}
+{%- elif e.temperature %}not measured: evaluate the run again{% else %}-{% endif %}</td></tr>
 {% endfor %}
 </table>
 <p class="note">Expected calibration error: the test clips are put in 15 equal-width bins of
