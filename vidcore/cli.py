@@ -17,7 +17,7 @@ from vidcore.errors import VidcoreError
 from vidcore.quiet_tf import quiet_tensorflow_startup
 
 COMMANDS = ("demo-data", "info", "extract", "train", "evaluate", "predict", "stop", "runs",
-            "doctor", "dataset", "export", "import")
+            "doctor", "dataset", "export", "import", "inspect")
 
 
 def build_parser() -> argparse.ArgumentParser:
