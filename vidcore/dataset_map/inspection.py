@@ -102,6 +102,20 @@ def inspect_dataset(
     """
     check_threshold(threshold)
     clips = clip_features(index, spec, store_dir, progress, should_stop)
+    return inspect_clips(index.root, clips, threshold, seed)
+
+
+def inspect_clips(root: str | os.PathLike, clips: ClipFeatures,
+                  threshold: float = DEFAULT_THRESHOLD, seed: int = 0) -> DatasetInspection:
+    """``inspect_dataset`` for clip features already loaded (``clip_features``).
+
+    Args:
+        root: the dataset's folder (for the report).
+        clips: the clip features.
+        threshold: cosine similarity from which two clips are near-duplicates.
+        seed: seed of the map's layout and of the cross-validation folds.
+    """
+    check_threshold(threshold)
     log.info("laying out the map of %d clips", len(clips))
     clip_layout = clip_map(clips, seed)
     log.info("searching near-duplicates")
@@ -110,8 +124,7 @@ def inspect_dataset(
     issues = label_issues(clips, seed)
     csv = cache.write_text(clips.cache_dir, f"map-seed{seed}.csv",
                            clip_layout.table.to_csv(index=False))
-    return DatasetInspection(Path(index.root), clips, clip_layout, csv, duplicates, issues,
-                             threshold)
+    return DatasetInspection(Path(root), clips, clip_layout, csv, duplicates, issues, threshold)
 
 
 def check_threshold(threshold: float) -> None:
