@@ -196,3 +196,26 @@ def test_label_issues_of_a_two_clip_dataset_are_empty_not_an_error():
     clips = make_clips(unit(np.eye(2, 4)), ["a", "b"], ["a/g1", "b/g1"], ["train", "test"])
     issues = label_issues(clips)
     assert issues.table.empty and len(issues.unjudged) == 2
+
+
+def test_a_misfiled_twin_is_flagged_and_its_recording_mates_are_not():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1, (2, 32))
+    # 4 recordings a class, 3 clips each; recordings as far apart as the classes, so
+    # that a held-out recording's nearest training clip is its twin (without the echo
+    # filter its 3 clips come out as issues, suggested "b").
+    recordings = rng.normal(0, 1.0, (8, 32))
+    rows, classes, groups = [], [], []
+    for r in range(8):
+        for _ in range(3):
+            rows.append(centres[r // 4] + recordings[r] + rng.normal(0, 0.05, 32))
+            classes.append("ab"[r // 4])
+            groups.append(f"{'ab'[r // 4]}/g{r}")
+    # A near copy of the first clip of recording a/g0, filed under b as a recording of its own.
+    rows.append(rows[0] + rng.normal(0, 0.01, 32))
+    classes.append("b")
+    groups.append("b/upload")
+    clips = make_clips(unit(np.array(rows)), classes, groups, ["train"] * len(rows))
+    issues = label_issues(clips).table
+    assert issues.iloc[0].path == clips.paths[-1] and issues.iloc[0].suggested == "a"
+    assert not set(issues.path) & set(clips.paths[:3])  # a/g0's clips echo nothing

@@ -67,6 +67,7 @@ def test_clips_filed_under_another_class_lead_the_label_issues(dataset):
     assert (top.score < 0.5).all()
 
 
+@pytest.mark.slow  # two UMAP fits, and numba compiling UMAP on the first
 def test_the_map_is_reproducible_for_a_seed_and_read_back_from_its_cache(dataset,
                                                                         monkeypatch):
     _, _, clips, _ = dataset

@@ -5,7 +5,8 @@ by recording (``StratifiedGroupKFold`` over the index's groups), so every clip g
 class probabilities from a model that saw neither it nor any clip of its recording:
 clips of one recording look alike, and a probe that had seen the recording would
 vouch for a wrong label. cleanlab then finds the clips whose given class is
-implausible under those out-of-fold probabilities and ranks them.
+implausible under those out-of-fold probabilities and ranks them; clips flagged only
+for resembling a mislabelled twin are dropped (``echoes``).
 
 A class with a single recording cannot be judged this way (holding its recording out
 leaves the probe without an example of it): its clips are left out of the ranking
@@ -23,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from vidcore.dataset_map import cache
+from vidcore.dataset_map.duplicates import DEFAULT_THRESHOLD
 from vidcore.dataset_map.embeddings import ClipFeatures
+from vidcore.dataset_map.neighbours import neighbour_graph, similar_pairs
 
 FOLDS = 5
 # Measured on ucf101-dev (223 clips, Lite0 features, 5 folds by recording), with 8
@@ -83,6 +86,8 @@ def label_issues(clips: ClipFeatures, seed: int = 0, limit: int | None = None) -
     if not len(rows):
         return LabelIssues(pd.DataFrame(columns=list(COLUMNS)), unjudged)
     ranked, scores = _rank(labels, probs[rows])
+    flagged = rows[ranked]
+    ranked = ranked[~echoes(clips, flagged, _suggestions(probs[flagged], labels[ranked]))]
     table = pd.DataFrame([_issue_row(clips, rows[i], probs[rows[i]], scores[i])
                           for i in ranked], columns=list(COLUMNS))
     return LabelIssues(table if limit is None else table.head(limit), unjudged)
@@ -102,11 +107,17 @@ def _rank(labels: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return issues, get_label_quality_scores(labels, probs, method=RANKED_BY)
 
 
+def _suggestions(probs: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """The most probable class other than the given one, per row (the suggestion is
+    another class, even where the given one wins)."""
+    others = probs.copy()
+    others[np.arange(len(given)), given] = -1.0
+    return np.argmax(others, axis=1)
+
+
 def _issue_row(clips: ClipFeatures, row: int, probs: np.ndarray, score: float) -> dict:
     record = clips.records[row]
-    others = probs.copy()
-    others[record.label] = -1.0  # the suggestion is another class, even where the given wins
-    best = int(np.argmax(others))
+    best = int(_suggestions(probs[None], np.array([record.label]))[0])
     return {"path": record.path, "given": record.class_name,
             "suggested": clips.classes[best], "score": round(float(score), 4),
             "given_probability": round(float(probs[record.label]), 4),
@@ -155,6 +166,45 @@ def out_of_fold_probabilities(clips: ClipFeatures, seed: int = 0,
         judged[test[~np.isin(labels[test], model.classes_)]] = False
     probs[~judged] = 0.0
     return probs, judged
+
+
+def echoes(clips: ClipFeatures, rows: np.ndarray, suggested: np.ndarray) -> np.ndarray:
+    """Which flagged clips only echo a mislabelled near-duplicate twin.
+
+    Cross-validation holds out by recording, so a clip filed under another class (its
+    own group there) sits in training while its recording mates are judged: the probe
+    then suggests the wrong class for each mate (on ucf101-dev, a PushUps clip filed as
+    BabyCrawling made its three mates BabyCrawling issues). Within a set of clips
+    linked by near-duplicate pairs (``DEFAULT_THRESHOLD``) that carries one majority
+    class, a clip of that class whose suggestion is a minority class of the set is
+    such an echo. With no majority (one clip against one) both stay.
+
+    Args:
+        clips: the clip features.
+        rows: flagged clips (row numbers).
+        suggested: each flagged clip's suggested class id.
+
+    Returns:
+        A boolean mask over ``rows``: True for echoes.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = similar_pairs(*neighbour_graph(clips), DEFAULT_THRESHOLD)
+    echo = np.zeros(len(rows), bool)
+    if not pairs or not len(rows):
+        return echo
+    a, b = (np.array(side) for side in zip(*[(i, j) for i, j, _ in pairs], strict=True))
+    links = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(clips), len(clips)))
+    sets = connected_components(links, directed=False)[1]
+    labels = clips.labels
+    for k, (row, suggestion) in enumerate(zip(rows, suggested, strict=True)):
+        members = labels[sets == sets[row]]
+        counts = np.bincount(members, minlength=len(clips.classes))
+        top = np.flatnonzero(counts == counts.max())
+        echo[k] = (len(top) == 1 and labels[row] == top[0] and suggestion != top[0]
+                   and counts[suggestion] > 0)
+    return echo
 
 
 def _judgeable(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
