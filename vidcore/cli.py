@@ -17,7 +17,7 @@ from vidcore.errors import VidcoreError
 from vidcore.quiet_tf import quiet_tensorflow_startup
 
 COMMANDS = ("demo-data", "info", "extract", "train", "evaluate", "predict", "stop", "runs",
-            "doctor", "dataset", "export", "import", "compare", "report")
+            "doctor", "dataset", "export", "import", "inspect", "compare", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
