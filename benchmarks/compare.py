@@ -472,7 +472,8 @@ def demo_training(epochs: int = 4) -> dict:
 def synthetic_training(epochs: int = 2) -> dict:
     """s/epoch of the default head on a UCF101-sized random feature set (12,000 x 8 x 1280)."""
     from vidcore.models import keras_fit
-    from vidcore.models.heads import Scaling, create_head
+    from vidcore.models.heads import create_head
+    from vidcore.models.scaling import Scaling
 
     values = get_preset("default").values
     rng = np.random.default_rng(0)

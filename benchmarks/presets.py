@@ -29,7 +29,8 @@ from benchmarks import clips  # noqa: E402
 from vidcore.atomic import replace_via_temp  # noqa: E402
 from vidcore.features import FeatureSpec, backbone_runner, extract  # noqa: E402
 from vidcore.models.backbones import get_spec, imagenet_weights_available  # noqa: E402
-from vidcore.presets import MEASURED_FILE, get_preset, list_presets, preset_config  # noqa: E402
+from vidcore.presets import get_preset, list_presets, preset_config  # noqa: E402
+from vidcore.settings import presets_file  # noqa: E402
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 
@@ -102,7 +103,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=13, help="real-length clips (1 warms up)")
     parser.add_argument("--accuracy", action="store_true", help="also train on the demo")
     parser.add_argument("--presets", default=",".join(list_presets()))
-    parser.add_argument("--out", default=str(MEASURED_FILE))
+    parser.add_argument("--out", default=str(presets_file()))
     args = parser.parse_args()
     rows = measure(args.presets.split(","), args.clips, args.accuracy)
     machine = {"cpu_flags": cpu_flags(), "cpus": len(__import__("os").sched_getaffinity(0)),

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from vidcore import settings
 from vidcore.data.sampling import UniformSampler
 from vidcore.errors import WeightsError
 from vidcore.features import FeatureSpec, backbone_runner
@@ -106,7 +107,7 @@ def test_converted_weights_cached_with_sidecar(weights_dir, monkeypatch):
     monkeypatch.setattr(efficientnet_lite, "convert_checkpoint",
                         lambda *a, **k: pytest.fail("an intact cache is reused"))
     assert efficientnet_lite.imagenet_weights_path(name=name) == path
-    lite0 = efficientnet_lite.weights_dir() / efficientnet_lite.WEIGHTS_FILE_NAME
+    lite0 = settings.weights_dir() / efficientnet_lite.WEIGHTS_FILE_NAME
     assert backbones.weights_fingerprint(name) != backbones.weights_fingerprint(
         "efficientnet_lite2") and not lite0.exists()
 

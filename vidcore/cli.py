@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 
+from vidcore import settings
 from vidcore.errors import VidcoreError
 from vidcore.quiet_tf import quiet_tensorflow_startup
 
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
     # TensorFlow's C++ start-up chatter would bury the one-line error a user needs to read.
     quiet_tensorflow_startup()
+    settings.quiet_native_logs()  # before any video is opened
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except VidcoreError as err:
-        if os.environ.get("VIDCORE_DEBUG"):
+        if settings.debug():
             raise
         print(f"vidcore: error: {err}", file=sys.stderr)
         return 2

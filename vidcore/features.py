@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vidcore import settings
 from vidcore.atomic import write_with
 from vidcore.data.sampling import Sampler, UniformSampler, describe, sampler_from_config
 from vidcore.data.video import Frames, VideoInfo, read_frames, resize_frame
@@ -163,10 +164,7 @@ class ExtractSummary:
         return {**asdict(self), "frames_per_second": round(self.frames_per_second, 2)}
 
 
-def default_store_dir() -> Path:
-    """``$VIDCORE_STORE`` or ``<repo>/features``."""
-    env = os.environ.get("VIDCORE_STORE")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "features"
+default_store_dir = settings.store_dir  # ``$VIDCORE_STORE`` or ``<project>/features``
 
 
 def video_key(path: str | os.PathLike) -> str:

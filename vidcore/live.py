@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 
-from vidcore.models.heads import TrainedModel
+from vidcore.models.loading import TrainedModel
 from vidcore.stream import LiveStream, StreamClassifier
 
 log = logging.getLogger(__name__)

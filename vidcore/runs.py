@@ -27,6 +27,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from vidcore import settings
 from vidcore.atomic import write_with
 from vidcore.errors import RunError
 
@@ -43,20 +44,16 @@ LINEAR_MODEL = "model.npz"
 SCALING = "scaling.npz"
 STOP = "STOP"
 ACTIVE = "ACTIVE"
-RUNS_ENV = "VIDCORE_RUNS"
 STATES = ("running", "finished", "stopped", "failed")
-REPO = Path(__file__).resolve().parent.parent
-DEMO_MODEL_DIR = REPO / "weights" / "demo_model"
-
-
-def default_runs_dir() -> Path:
-    """``$VIDCORE_RUNS`` or ``<repo>/runs``."""
-    env = os.environ.get(RUNS_ENV)
-    return Path(env).expanduser() if env else REPO / "runs"
+# The shipped demo model (``settings.shipped_demo_model``); read here at call time, so a
+# test can point it elsewhere.
+DEMO_MODEL_DIR = settings.shipped_demo_model()
+default_runs_dir = settings.runs_dir  # ``$VIDCORE_RUNS`` or ``<project>/runs``
 
 
 def dataset_of(config: dict) -> str:
-    """The dataset path of a run config; a relative one is tried from here, then the repo.
+    """The dataset path of a run config; a relative one is tried from here, then the
+    project folder (``settings.project_dir``).
 
     The shipped demo model records ``data/demo/UCF-101`` relative to the repository,
     so it works whatever folder the app or the CLI was started from.
@@ -64,7 +61,7 @@ def dataset_of(config: dict) -> str:
     path = Path(config.get("dataset", "")).expanduser()
     if path.is_absolute() or path.exists():
         return str(path)
-    return str(REPO / path)
+    return str(settings.project_dir() / path)
 
 
 def new_run_dir(name: str, root: str | os.PathLike | None = None) -> Path:

@@ -29,7 +29,7 @@ from vidcore.data.video import resize_frame
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
 from vidcore.features import VideoFeatures
-from vidcore.models.heads import ModelOutput, TrainedModel
+from vidcore.models.loading import ModelOutput, TrainedModel
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,9 @@ from vidcore.data.sampling import Sampler, UniformSampler, sampler_from_config
 from vidcore.disk_errors import refused_write
 from vidcore.errors import DatasetError, InputError, RunError, TrainingError, VidcoreError
 from vidcore.models.backbones import DEFAULT_BACKBONE, get_spec, weights_fingerprint
-from vidcore.models.heads import LinearHead, Scaling, create_head, get_head
+from vidcore.models.heads import create_head, get_head
+from vidcore.models.linear import LinearHead
+from vidcore.models.scaling import Scaling
 from vidcore.report import TrainResult
 from vidcore.workspace.readiness import check_split_of
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidcore import settings
 from vidcore.atomic import replace_via_temp, write_with
 from vidcore.errors import InputError, VidcoreError
 
@@ -59,7 +60,6 @@ VIDEO_DIR = "UCF-101"
 SPLIT_DIR = "ucfTrainTestlist"
 MARKER = ".vidcore-demo.json"
 TEST_GROUPS = {1: range(1, 8), 2: range(8, 15), 3: range(15, 22)}  # UCF101's official splits
-ENV_DIR = "VIDCORE_DEMO_DIR"
 
 # Listed in classInd order: case-insensitive alphabetical, so JumpingJack precedes
 # JumpRope here although Python's sorted() would swap them (the same quirk as UCF101).
@@ -938,14 +938,4 @@ def generation_state(out_dir, size: str = "demo", seed: int = 0) -> dict:
             "done": total if complete else min(total, _count_videos(out / VIDEO_DIR))}
 
 
-def default_demo_dir() -> Path:
-    """Where the full demo dataset lives by default.
-
-    Returns:
-        ``$VIDCORE_DEMO_DIR`` when set, else ``<repo>/data/demo`` (the repository is
-        the folder holding the ``vidcore`` package).
-    """
-    env = os.environ.get(ENV_DIR)
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / "data" / "demo"
+default_demo_dir = settings.demo_dir  # ``$VIDCORE_DEMO_DIR`` or ``<project>/data/demo``

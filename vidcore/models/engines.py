@@ -42,14 +42,15 @@ from pathlib import Path
 
 import numpy as np
 
+from vidcore import settings
 from vidcore.atomic import replace_via_temp
 from vidcore.errors import InputError, WeightsError
 from vidcore.models import precision as precisions
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "keras", "litert")
-ENV_VAR = "VIDCORE_ENGINE"
+ENGINES = settings.ENGINES
+ENV_VAR = settings.ENGINE
 CHOICES_FILE = "choices.json"
 # Bump when the conversion changes: older converted files are rebuilt.
 CONVERSION_FORMAT = 1
@@ -103,11 +104,7 @@ def requested(engine: str = "auto") -> str:
     names one (a bad value there is an InputError that names the variable)."""
     if check(engine) != "auto":
         return engine
-    forced = os.environ.get(ENV_VAR, "").strip()
-    if forced and forced not in ENGINES:
-        raise InputError(f"{ENV_VAR}={forced!r} is not an engine: use one of "
-                         f"{', '.join(ENGINES)}, or unset it")
-    return forced or "auto"
+    return settings.engine()
 
 
 def litert_available() -> bool:
@@ -250,7 +247,7 @@ def choose(spec, measure: bool = True) -> Choice:
 
 def _single_reason(spec, engine: str) -> tuple[str, str]:
     if engine != "auto":
-        forced = os.environ.get(ENV_VAR, "").strip() == engine and spec.engine == "auto"
+        forced = settings.engine() == engine and spec.engine == "auto"
         return "override", f"{ENV_VAR}={engine}" if forced else f"engine {engine} pinned"
     if spec.weights is None:
         return "only", "random weights: nothing stable to convert, so Keras"
@@ -315,17 +312,10 @@ def default_report() -> dict:
 # ---------------------------------------------------------------- remembered choices
 
 
-def engines_dir() -> Path:
-    """``<weights dir>/engines``: converted models and remembered choices."""
-    from vidcore.models.efficientnet_lite import weights_dir
-
-    return weights_dir() / "engines"
-
-
 def read_choices() -> dict:
     """Every remembered choice (an unreadable file reads as none: it is re-measured)."""
     try:
-        data = json.loads((engines_dir() / CHOICES_FILE).read_text())
+        data = json.loads((settings.engines_dir() / CHOICES_FILE).read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -336,9 +326,9 @@ def remember(key: str, record: dict) -> None:
     data = {**read_choices(), key: record}
     text = json.dumps(data, indent=2, sort_keys=True)
     try:
-        replace_via_temp(engines_dir() / CHOICES_FILE, lambda tmp: tmp.write_text(text))
+        replace_via_temp(settings.engines_dir() / CHOICES_FILE, lambda tmp: tmp.write_text(text))
     except OSError as err:
-        log.warning("cannot remember the engine choice in %s: %s", engines_dir(), err)
+        log.warning("cannot remember the engine choice in %s: %s", settings.engines_dir(), err)
 
 
 def measure_runners(runners: dict, frames: np.ndarray, calls: int = MEASURE_CALLS) -> dict:
@@ -453,13 +443,13 @@ class LiteRTRunner:
 def _quiet_native_stderr():
     from vidcore.quiet_tf import _native_stderr_silenced
 
-    return contextlib.nullcontext() if os.environ.get("VIDCORE_DEBUG") else \
+    return contextlib.nullcontext() if settings.debug() else \
         _native_stderr_silenced()
 
 
 def converted_path(backbone: str, weights_id: str) -> Path:
     """Where the LiteRT float32 conversion of a backbone's weights is cached."""
-    return engines_dir() / f"{backbone}__{weights_id}__f32.tflite"
+    return settings.engines_dir() / f"{backbone}__{weights_id}__f32.tflite"
 
 
 def _sidecar(path: Path) -> Path:
@@ -527,7 +517,7 @@ def convert(model, path: Path, weights_id: str, size: int) -> dict:
                                                                                indent=2)))
     except OSError as err:
         raise WeightsError(f"cannot write the converted model to {path.parent}: "
-                           f"{err.strerror}; set VIDCORE_WEIGHTS_DIR to a writable "
+                           f"{err.strerror}; set {settings.WEIGHTS_DIR} to a writable "
                            "folder") from err
     log.info("converted %s for LiteRT (guard: max abs difference %.2e)", path.name, diff)
     return record

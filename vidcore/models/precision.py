@@ -14,13 +14,13 @@ bit-stable float32 features on every machine, or to compare.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
+from vidcore import settings
 from vidcore.errors import InputError
 
-PRECISIONS = ("auto", "float32", "bfloat16")
-ENV_VAR = "VIDCORE_PRECISION"
+PRECISIONS = settings.PRECISIONS
+ENV_VAR = settings.PRECISION
 # /proc/cpuinfo flags of CPUs that compute bfloat16 natively (AVX512 or AMX).
 BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 SHORT = {"float32": "f32", "bfloat16": "bf16"}
@@ -55,9 +55,7 @@ def requested(precision: str) -> str:
         InputError: an unknown precision, here or in ``$VIDCORE_PRECISION``.
     """
     if check(precision) == "auto":
-        forced = os.environ.get(ENV_VAR, "").strip()
-        if forced:
-            return check(forced)
+        return settings.precision()
     return precision
 
 
