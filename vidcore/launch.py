@@ -20,8 +20,8 @@ import threading
 from pathlib import Path
 
 from vidcore import runs, settings
+from vidcore.data.splits import check_split_of
 from vidcore.errors import InputError, RunError
-from vidcore.workspace.readiness import check_split_of
 
 try:
     import fcntl

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from vidcore.data.info import VideoInfo
 from vidcore.errors import VideoReadError
 
 if TYPE_CHECKING:
@@ -29,38 +30,6 @@ SEEK_GAP = 300  # frames; shorter gaps are cheaper to grab through than to seek 
 # 580 to 820 frames/s on one worker and from 900 to 1,400 on two; a lone 1080p clip
 # decodes about 10% slower (docs/benchmarks.md). None: OpenCV's default.
 DECODE_THREADS: int | None = 1
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a video holds, as far as decoding can tell.
-
-    Attributes:
-        path: the file.
-        frame_count: number of frames (counted by decoding when the container lies).
-        fps: frames per second (estimated when the container reports 0, NaN or absurd).
-        width: frame width in pixels.
-        height: frame height in pixels.
-        codec: FourCC of the video stream, e.g. ``"FMP4"``.
-        counted: True when ``frame_count`` or ``fps`` came from decoding, not metadata.
-    """
-
-    path: str
-    frame_count: int
-    fps: float
-    width: int
-    height: int
-    codec: str
-    counted: bool = False
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return self.frame_count / self.fps if self.fps > 0 else 0.0
-
-    def to_dict(self) -> dict:
-        """Plain dict for JSON, duration included."""
-        return {**self.__dict__, "duration": self.duration}
 
 
 @dataclass(frozen=True)

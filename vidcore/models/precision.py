@@ -13,11 +13,9 @@ bit-stable float32 features on every machine, or to compare.
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 from vidcore import settings
 from vidcore.errors import InputError
+from vidcore.models import cpu
 
 PRECISIONS = settings.PRECISIONS
 ENV_VAR = settings.PRECISION
@@ -26,18 +24,10 @@ BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 SHORT = {"float32": "f32", "bfloat16": "bf16"}
 
 
-@functools.cache
-def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+def cpu_has_bfloat16(cpuinfo: str = cpu.CPUINFO) -> bool:
     """True when the CPU computes bfloat16 natively (read from Linux's /proc/cpuinfo;
     False elsewhere, where vidcore cannot tell)."""
-    try:
-        text = Path(cpuinfo).read_text(errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return bool(BF16_FLAGS & set(line.split(":", 1)[-1].split()))
-    return False
+    return bool(BF16_FLAGS & cpu.cpu_info(cpuinfo)[1])
 
 
 def check(precision: str) -> str:
