@@ -144,3 +144,25 @@ def test_missing_run_says_what_to_do(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(RunError, match="not a run directory"):
         load_model(tmp_path / "empty")
+
+
+def test_every_head_kind_has_a_runtime():
+    from vidcore.models.runtimes import RUNTIMES
+
+    assert {heads.get_head(name).kind for name in heads.list_heads()} == set(RUNTIMES)
+
+
+def test_model_version_changes_with_the_model_and_never_raises(tmp_path):
+    import os
+
+    from vidcore.models.loading import model_version
+
+    assert model_version(None) == 0 and model_version(tmp_path / "nope") == 0
+    run = _fake_run(tmp_path)  # config, classes and scaling, no model file yet
+    before = model_version(run)
+    assert before > 0
+    heads.create_head("frame_mlp", 4, 2).save(run / runs.KERAS_MODEL)
+    stamp = before + 10**9  # a second later, whatever the file system's resolution
+    os.utime(run / runs.KERAS_MODEL, ns=(stamp, stamp))
+    assert model_version(run) == stamp
+    assert model_version(str(run) + "\0") == 0  # an impossible path is 0, not an error
