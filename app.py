@@ -13,9 +13,6 @@ import pylibsrtp  # noqa: F401
 import streamlit as st
 
 import ui
-from vidcore.settings import quiet_native_logs
-
-quiet_native_logs()  # before any page opens a video
 
 st.set_page_config(page_title="vidcore", page_icon="🎬", layout="wide")
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from vidcore.data import demo
+from vidcore.data import render as render_module
 from vidcore.data.video import resize_frame
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
@@ -49,7 +50,7 @@ def render(name: str, group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """8 uniformly sampled frames of a demo clip, the same frames without the figure,
     and their frame ids."""
     clip = demo.render_clip(name, group, 1, size="tiny")
-    with mock.patch.object(demo, "_draw_figure", lambda *args, **kwargs: None):
+    with mock.patch.object(render_module, "_draw_figure", lambda *args, **kwargs: None):
         empty = demo.render_clip(name, group, 1, size="tiny")
     ids = np.linspace(0, len(clip) - 1, FRAMES).round().astype(int)
     return clip[ids], empty[ids], ids

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from vidcore import settings
-from vidcore.cli import main
 from vidcore.data import demo
-from vidcore.errors import InputError
+from vidcore.data.video import probe
+from vidcore.errors import InputError, VideoReadError
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [*sorted((ROOT / "vidcore").rglob("*.py")), *sorted((ROOT / "app_pages").glob("*.py")),
@@ -112,9 +112,13 @@ def test_importing_vidcore_leaves_the_environment_alone():
     assert json.loads(out.stdout) == []
 
 
-def test_the_cli_quiets_native_video_logs(monkeypatch, tmp_path, capsys):
-    for name in ("OPENCV_FFMPEG_LOGLEVEL", "OPENCV_LOG_LEVEL", settings.DEBUG):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(settings.RUNS, str(tmp_path))
-    assert main(["runs"]) == 0
-    assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "-8"
+def test_opening_a_video_quiets_native_logs_unless_debugging(monkeypatch, tmp_path):
+    path = tmp_path / "empty.avi"
+    path.write_bytes(b"not a video")
+    for debug, expected in (("1", None), ("", "-8")):
+        for name in ("OPENCV_FFMPEG_LOGLEVEL", "OPENCV_LOG_LEVEL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(settings.DEBUG, debug)
+        with pytest.raises(VideoReadError):
+            probe(path)
+        assert os.environ.get("OPENCV_FFMPEG_LOGLEVEL") == expected

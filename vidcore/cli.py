@@ -35,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
     # TensorFlow's C++ start-up chatter would bury the one-line error a user needs to read.
     quiet_tensorflow_startup()
-    settings.quiet_native_logs()  # before any video is opened
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

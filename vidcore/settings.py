@@ -247,24 +247,6 @@ def ice_servers(environ: Mapping[str, str] | None = None) -> list[dict]:
     return servers
 
 
-# ---------------------------------------------------------------- process set-up
-
-
-def quiet_native_logs() -> None:
-    """Keep FFmpeg's and OpenCV's native log lines off stderr (``VIDCORE_DEBUG`` keeps
-    them); call it once at an entry point (the CLI, the app) before a video is opened.
-
-    OpenCV's FFmpeg backend prints lines such as ``[mov,mp4,...] moov atom not found``
-    for every damaged file it opens, straight from C code, before vidcore can say in one
-    line what is wrong. Both variables are read when OpenCV first opens a video; a value
-    the user set wins. A library user who imports vidcore keeps their process as it was.
-    """
-    if debug():
-        return
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # OpenCV's own backend warnings
-
-
 def settings_table() -> str:
     """The markdown table of ``VARIABLES`` (docs/settings.md holds it)."""
     rows = ["| Variable | Default | What it sets |", "| --- | --- | --- |"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from vidcore import settings
 from vidcore.data.info import VideoInfo
 from vidcore.errors import VideoReadError
 
@@ -57,6 +58,25 @@ class Frames:
         return len(self.frame_ids)
 
 
+def quiet_native_logs() -> None:
+    """Keep FFmpeg's and OpenCV's native log lines off stderr (``VIDCORE_DEBUG`` keeps
+    them); ``open_capture`` calls it before each open, so importing vidcore changes
+    nothing in a process until vidcore opens a video.
+
+    OpenCV's FFmpeg backend prints lines such as ``[mov,mp4,...] moov atom not found``
+    for every damaged file it opens, and OpenCV its own backend warnings, straight from
+    C code, before vidcore can say in one line what is wrong: the CLI, the app and a
+    library caller alike get vidcore's line only. A level the user set wins
+    (``OPENCV_FFMPEG_LOGLEVEL``, read when FFmpeg opens a file; ``OPENCV_LOG_LEVEL``,
+    read when cv2 is imported, so its runtime setter is used instead).
+    """
+    if settings.debug():
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def open_capture(path: str | os.PathLike) -> cv2.VideoCapture:
     """Open a video with OpenCV's FFmpeg backend, or raise ``VideoReadError`` saying why.
 
@@ -71,6 +91,7 @@ def open_capture(path: str | os.PathLike) -> cv2.VideoCapture:
         raise VideoReadError(path, "the file is empty (0 bytes)")
     if not os.access(path, os.R_OK):  # else OpenCV would call it "not a video"
         raise VideoReadError(path, "permission denied: this user may not read the file")
+    quiet_native_logs()
     threads = [cv2.CAP_PROP_N_THREADS, DECODE_THREADS] if DECODE_THREADS else []
     cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, threads)
     if threads and not cap.isOpened():
