@@ -14,13 +14,13 @@ from pathlib import Path
 
 import streamlit as st
 
-import charts
-from vidcore import launch, previews, tables, webio
+from vidcore import charts, launch, previews, settings, tables, webio
 from vidcore.data import demo
 from vidcore.data.index import VideoIndex, load_index
 from vidcore.data.sampling import Sampler, create_sampler, describe, sampler_from_config
 from vidcore.data.video import read_frames
 from vidcore.errors import VidcoreError
+from vidcore.models.loading import load_model, model_version
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def guard(action: str, stop: bool = True, hint: str = ""):
             st.stop()
     except Exception as err:  # a bug: say so, keep the traceback for the log
         # (st.stop() and reruns are BaseExceptions: they pass through untouched)
-        if os.environ.get("VIDCORE_DEBUG"):
+        if settings.debug():
             raise
         log.exception("%s failed", action)
         st.error(f"**{action} failed unexpectedly** ({type(err).__name__}: {err}). "
@@ -91,7 +91,7 @@ def _demo_size(out: Path) -> str:
     try:
         size = json.loads((out / demo.MARKER).read_text(encoding="utf-8")).get("size")
     except (OSError, ValueError, AttributeError):
-        size = os.environ.get("VIDCORE_DEMO_SIZE")
+        size = settings.demo_size()
     return size if size in demo.SIZES else "demo"
 
 
@@ -158,10 +158,8 @@ def mtime_ns(path) -> int:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def cached_model(run_dir: str, model_mtime_ns: int):
-    """``predict.load_model``, kept per run and model-file version (a model is big)."""
-    from vidcore.predict import load_model
-
+def cached_model(run_dir: str, version: int):
+    """``load_model``, kept per run and ``model_version`` (a model is big)."""
     return load_model(run_dir)
 
 
@@ -224,7 +222,7 @@ def sidebar(page_title: str) -> None:
         if source == MINE:
             _my_dataset_input()
         if source == FOLDER:
-            roots = webio.data_roots()
+            roots = settings.data_roots()
             hint = (f"Only folders under {', '.join(map(str, roots))} may be opened."
                     if roots else "UCF101, HMDB51, a folder per class, or a CSV manifest.")
             st.text_input("Dataset folder or .csv file", key=DATASET_PATH,
@@ -453,7 +451,6 @@ def cached_predictions(run_dir: str, csv_mtime_ns: int):
 
 def run_evaluation(run_dir: str) -> None:
     """Evaluate a run with a progress bar, then rerun the page to show its report."""
-    from vidcore import runs
     from vidcore.evaluate import evaluate
 
     bar = st.progress(0.0, text="Reading the test clips…")
@@ -464,10 +461,9 @@ def run_evaluation(run_dir: str) -> None:
                      text=f"Extracting test features: {done} of {total} clips · "
                           f"{event.get('frames_per_second', 0):.1f} frames/s")
 
-    model_path = runs.model_file(run_dir)
     with st.spinner("Evaluating: features of every test clip, then every aggregator…"), \
             guard("Evaluating the model"):
-        model = cached_model(run_dir, mtime_ns(model_path))
+        model = cached_model(run_dir, model_version(run_dir))
         evaluate(run_dir, progress=progress, model=model)
     st.rerun()
 
@@ -570,18 +566,16 @@ UPLOAD_HINT = ("Upload a video that plays in a video player (MP4, AVI, MOV, MKV 
 
 def model_or_stop(run_dir: str):
     """The cached model of a run; stops the page with the reason when it cannot load."""
-    from vidcore import runs
 
     with guard("Loading the model"):
-        return cached_model(run_dir, mtime_ns(runs.model_file(run_dir) or run_dir))
+        return cached_model(run_dir, model_version(run_dir))
 
 
 def _predict_path(run_dir: str, path) -> dict:
     """Prediction, sampled-frame thumbnails and a browser preview of one video file."""
-    from vidcore import runs
     from vidcore.predict import predict
 
-    model = cached_model(run_dir, mtime_ns(runs.model_file(run_dir) or run_dir))
+    model = cached_model(run_dir, model_version(run_dir))
     prediction = predict(model, path).to_dict()
     # predict() does not hand back pixels; decoding the few sampled frames again is cheap.
     frames = read_frames(path, model.feature_spec.sampler)
@@ -609,10 +603,9 @@ def _cached_upload(run_dir: str, model_mtime: int, digest: str, name: str, _data
 
 def predict_file(run_dir: str, path: str) -> dict:
     """``_predict_path`` of a dataset clip, cached per model and file version."""
-    from vidcore import runs
 
     with guard("Predicting"):
-        return _cached_file(run_dir, mtime_ns(runs.model_file(run_dir) or run_dir), path,
+        return _cached_file(run_dir, model_version(run_dir), path,
                             mtime_ns(path))
 
 
@@ -620,8 +613,7 @@ def predict_upload(run_dir: str, name: str, data: bytes) -> dict:
     """``_predict_path`` of uploaded bytes (saved privately, deleted after), cached by content."""
     import hashlib
 
-    from vidcore import runs
 
     with guard("Reading the uploaded video", hint=UPLOAD_HINT):
-        return _cached_upload(run_dir, mtime_ns(runs.model_file(run_dir) or run_dir),
+        return _cached_upload(run_dir, model_version(run_dir),
                               hashlib.sha256(data).hexdigest(), name, data)

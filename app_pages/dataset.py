@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-import charts
 import ui
-from vidcore import tables
+from vidcore import charts, tables
 
 MAX_STRIP = 32  # frames shown in the strip; the fps sampler can pick hundreds
 MAX_CHOICES = 200  # clips offered in the clip picker at once

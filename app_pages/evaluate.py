@@ -4,10 +4,9 @@ from functools import partial
 
 import streamlit as st
 
-import charts
 import ui
 from app_pages import model_transfer
-from vidcore import confusion, runs, tables
+from vidcore import charts, confusion, runs, tables
 
 PAIRS = 50  # rows of the most-confused-pairs table
 MAX_CELLS = 300  # entries of the cell picker

@@ -12,7 +12,8 @@ import numpy as np
 import streamlit as st
 
 import ui
-from vidcore import explain, runs, webio
+from vidcore import explain, webio
+from vidcore.models.loading import model_version
 
 SWITCH_KEY, CLASS_KEY, OPACITY_KEY = "explain-on", "explain-class", "explain-opacity"
 
@@ -51,7 +52,7 @@ def _explain_upload(run_dir: str, model_mtime: int, digest: str, name: str, _dat
 
 
 def _explanation(run_dir: str, source: dict, class_name: str) -> dict:
-    mtime = ui.mtime_ns(runs.model_file(run_dir) or run_dir)
+    mtime = model_version(run_dir)
     with ui.guard("Explaining the prediction"):
         if source.get("path"):
             path = source["path"]

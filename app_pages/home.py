@@ -3,8 +3,7 @@
 import streamlit as st
 
 import ui
-from vidcore import tables
-from vidcore.models import engines
+from vidcore import doctor, tables
 
 st.title(":material/movie: vidcore")
 st.write(
@@ -20,7 +19,7 @@ cols[0].metric("Dataset", state["dataset"], help=state["dataset_help"], border=T
 cols[1].metric("Feature cache", state["cache"], help=state["cache_help"], border=True)
 cols[2].metric("Trained models", state["models"], help=state["models_help"], border=True)
 cols[3].metric("Active model", state["active"], help=state["active_help"], border=True)
-engine = engines.default_report()  # never measures here: that waits for the first use
+engine = doctor.engine_report()  # never measures here: that waits for the first use
 st.caption(f":material/memory: Backbone engine ({engine['backbone']}): {engine['line']}. "
            "Set VIDCORE_ENGINE=keras|litert to override.")
 if state["dataset_error"]:

@@ -6,11 +6,11 @@ from pathlib import Path
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-import charts
 import ui
-from vidcore import clips, ice, runs, stream_tables, workspace
+from vidcore import charts, clips, ice, stream_tables, workspace
 from vidcore.data.video import resize_frame
 from vidcore.live import LiveSession
+from vidcore.models.loading import model_version
 from vidcore.stream import StreamClassifier, window_plan
 
 SESSION = "live-session"
@@ -160,7 +160,7 @@ st.title("Live")
 run_dir = ui.pick_model()
 model = ui.model_or_stop(run_dir)
 plan = window_plan(model)
-warmed_up(run_dir, ui.mtime_ns(runs.model_file(run_dir) or run_dir))
+warmed_up(run_dir, model_version(run_dir))
 st.caption(f"Point the camera at an action and press Start. The model looks at the last "
            f"{plan.seconds:g} s as {plan.frames} frames (one every {plan.interval:.2f} s) and "
            f"knows {len(model.classes)} actions: {', '.join(model.classes)}.")

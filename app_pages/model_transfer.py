@@ -9,6 +9,7 @@ import streamlit as st
 
 import ui
 from vidcore import export, runs
+from vidcore.models.loading import model_version
 
 FORMATS = {  # format -> (button label, file suffix, mime type)
     "bundle": ("Bundle for another vidcore (.zip)", "zip", "application/zip"),
@@ -29,7 +30,7 @@ def downloads(run_dir: str) -> None:
     """One download button per export format of the run (made on click, cached)."""
     with ui.guard("Preparing the exports", stop=False):
         export.portable_config(runs.check_run_dir(run_dir))  # says why, before any click
-        mtime = ui.mtime_ns(runs.model_file(run_dir) or run_dir)
+        mtime = model_version(run_dir)
         name = runs.check_run_dir(run_dir).name
         st.caption("TFLite and SavedModel take raw uint8 frames [K, S, S, 3] (S: the "
                    "backbone's side, 224 for Lite0; the sampler rule is in the bundle's "

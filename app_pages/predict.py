@@ -4,10 +4,9 @@ import json
 
 import streamlit as st
 
-import charts
 import ui
 from app_pages import explain_panel, model_transfer, timeline_view
-from vidcore import tables, webio
+from vidcore import charts, tables, webio
 from vidcore.data.sampling import describe
 
 UPLOAD, TEST_CLIP = "Upload a clip", "A test clip of the dataset"

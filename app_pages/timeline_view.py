@@ -11,9 +11,9 @@ import hashlib
 
 import streamlit as st
 
-import charts
 import ui
-from vidcore import runs, stream_tables, webio
+from vidcore import charts, stream_tables, webio
+from vidcore.models.loading import model_version
 from vidcore.stream import window_plan
 from vidcore.timeline import timeline
 
@@ -60,7 +60,7 @@ def show(run_dir: str, model, prediction: dict, path: str | None = None,
         return
     clip = clip_id(path, data)
     with ui.guard("Making the timeline", stop=False):
-        tl = _timeline(run_dir, ui.mtime_ns(runs.model_file(run_dir) or run_dir), clip,
+        tl = _timeline(run_dir, model_version(run_dir), clip,
                        name, path, data)
         _band(tl, model.primary, duration, clip)
 

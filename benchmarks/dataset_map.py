@@ -38,6 +38,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from vidcore.models.cpu import flags_line  # noqa: E402
+
 CLASSES, GROUPS, TEST_GROUPS, DIM = 101, 25, range(1, 8), 1280
 COPIES, MISFILED = 20, 30
 STAGES = ("exact", "hnsw", "duplicates", "map", "issues")
@@ -159,17 +161,6 @@ def _stage_issues(clips, planted, threshold, cache_dir):
             "misfiled_found": len(set(issues.path) & set(planted["misfiled"]))}
 
 
-def cpu_flags() -> str:
-    """The SIMD flags of this CPU that BLAS, usearch and numba use."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        flags = next(line for line in text.splitlines() if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return "unknown"
-    return " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
-                    if f in flags) or "none of avx2/fma/avx512"
-
-
 def run_child(name: str, n: int, cache_dir: Path, threshold: float) -> dict:
     """Run one stage in a fresh process and return its measurements."""
     cmd = [sys.executable, __file__, "--child", name, "--clips", str(n),
@@ -195,7 +186,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(stage(args.child, args.clips, Path(args.cache), args.threshold)))
         return
-    print(json.dumps({"cpu_flags": cpu_flags(), "logical_cpus": os.cpu_count(),
+    print(json.dumps({"cpu_flags": flags_line(), "logical_cpus": os.cpu_count(),
                       "load": os.getloadavg()}))
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.clips]
     stages = ["exact", "hnsw"] if args.sizes else args.stages

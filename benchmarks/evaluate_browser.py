@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from scripts.screenshots import (  # noqa: E402
     stop_server,
     wait_healthy,
 )
+from vidcore.models.cpu import flags_line  # noqa: E402
 
 LONGTASKS = """
 window.__longtasks = [];
@@ -52,13 +52,6 @@ DRAWN = """() => {
   const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
   return charts.length >= %d && [...charts].every(c => c.querySelector('.main-svg'));
 }"""
-
-
-def cpu_flags() -> str:
-    """The AVX/AMX flags of this CPU (the figures depend on them)."""
-    out = subprocess.run(["grep", "-o", "-w", r"avx2\|avx512f\|avx512_bf16\|amx_bf16",
-                          "/proc/cpuinfo"], capture_output=True, text=True).stdout.split()
-    return " ".join(sorted(set(out))) or "none of avx2/avx512f/avx512_bf16/amx_bf16"
 
 
 def timed(page, action, charts: int) -> float:
@@ -195,7 +188,7 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", action="store_true",
                         help="also the Dataset page on 13,320 clips")
     args = parser.parse_args(argv)
-    print(f"CPU flags: {cpu_flags()}")
+    print(f"CPU flags: {flags_line()}")
     shots = Path(args.shots) if args.shots else None
     with tempfile.TemporaryDirectory(prefix="vidcore-evalbench-") as tmp:
         results = []

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import time
@@ -28,21 +27,12 @@ from vidcore import explain  # noqa: E402
 from vidcore.data import demo  # noqa: E402
 from vidcore.data.video import resize_frame  # noqa: E402
 from vidcore.features import VideoFeatures  # noqa: E402
+from vidcore.models.cpu import cpu_flags  # noqa: E402
 from vidcore.predict import load_model  # noqa: E402
 from vidcore.runs import DEMO_MODEL_DIR  # noqa: E402
 
 CLIPS = [("Kick", 9), ("Punch", 2), ("SitDown", 9)]
 FRAMES = 8
-
-
-def cpu_flags() -> str:
-    """The SIMD flags that matter here, as /proc/cpuinfo lists them."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-    return " ".join(f for f in wanted if re.search(rf"\b{f}\b", text)) or "none of them"
 
 
 def timed(fn, rounds: int) -> tuple[float, object]:
@@ -91,7 +81,7 @@ def main(argv=None) -> int:
         rows["leave-one-out"].append(timed(
             lambda f=feats, lb=label: explain.contributions(model, f, lb), args.rounds)[0])
     base = statistics.median(rows["predict"])
-    print(f"CPU flags: {cpu_flags()}; {os.cpu_count()} logical CPUs; {FRAMES} frames "
+    print(f"CPU flags: {' '.join(cpu_flags())}; {os.cpu_count()} logical CPUs; {FRAMES} frames "
           f"a clip ({len(CLIPS)} clips x {args.rounds} rounds, medians)")
     print(f"  build the explainer (float32 graph, once per model)  {build:6.2f} s")
     print(f"  first explanation (traces the graph)                 {first:6.2f} s")

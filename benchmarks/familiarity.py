@@ -32,7 +32,8 @@ from vidcore import features, runs  # noqa: E402
 from vidcore.data.index import load_index, validation_split  # noqa: E402
 from vidcore.evaluate import aggregate  # noqa: E402
 from vidcore.familiarity import clip_embeddings, knn_distance  # noqa: E402
-from vidcore.models.heads import LinearHead, load_trained  # noqa: E402
+from vidcore.models.linear import LinearHead  # noqa: E402
+from vidcore.models.loading import load_model  # noqa: E402
 
 QUANTILES = (0.95, 0.99, 1.0)  # 1.0: the largest validation score
 
@@ -175,7 +176,7 @@ def main() -> None:
     parser.add_argument("--real-store", default=None, help="feature store of the real clips")
     parser.add_argument("--demo-store", default=None, help="feature store of the demo clips")
     args = parser.parse_args()
-    model = load_trained(runs.DEMO_MODEL_DIR)
+    model = load_model(runs.DEMO_MODEL_DIR)
     demo = demo_sets(model, args.demo_store)
     real = real_sets(args.real, model.feature_spec, args.real_store)
     every_real = real["train"] + real["val"] + real["test"]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,17 +29,12 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vidcore.data.demo import DEMO_CLASSES, FPS, HEIGHT, WIDTH, render_clip  # noqa: E402
+from vidcore.live_feed import LiveStream  # noqa: E402
+from vidcore.models.cpu import flags_line  # noqa: E402
 from vidcore.predict import load_model  # noqa: E402
 from vidcore.runs import DEMO_MODEL_DIR  # noqa: E402
-from vidcore.stream import LiveStream, StreamClassifier  # noqa: E402
+from vidcore.stream import StreamClassifier  # noqa: E402
 from vidcore.timeline import timeline  # noqa: E402
-
-
-def cpu_flags() -> str:
-    """The CPU flags that decide backbone speed here."""
-    out = subprocess.run("grep -o -w 'avx2\\|avx512f\\|avx512_bf16\\|amx_bf16' /proc/cpuinfo "
-                         "| sort -u", shell=True, capture_output=True, text=True).stdout
-    return " ".join(out.split()) or "unknown"
 
 
 def live(model, seconds: float) -> None:
@@ -106,7 +100,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--skip-timeline", action="store_true")
     args = parser.parse_args()
-    print(f"CPU flags: {cpu_flags()}")
+    print(f"CPU flags: {flags_line()}")
     model = load_model(DEMO_MODEL_DIR)
     live(model, args.seconds)
     if not args.skip_timeline:

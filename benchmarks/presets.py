@@ -18,7 +18,6 @@ import argparse
 import datetime
 import json
 import platform
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -29,18 +28,9 @@ from benchmarks import clips  # noqa: E402
 from vidcore.atomic import replace_via_temp  # noqa: E402
 from vidcore.features import FeatureSpec, backbone_runner, extract  # noqa: E402
 from vidcore.models.backbones import get_spec, imagenet_weights_available  # noqa: E402
-from vidcore.presets import MEASURED_FILE, get_preset, list_presets, preset_config  # noqa: E402
-
-CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-
-
-def cpu_flags() -> list[str]:
-    """The vector extensions of this CPU that matter to the figures."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    return sorted(set(re.findall(r"\b(" + "|".join(CPU_FLAGS) + r")\b", text)))
+from vidcore.models.cpu import cpu_flags  # noqa: E402
+from vidcore.presets import get_preset, list_presets, preset_config  # noqa: E402
+from vidcore.settings import presets_file  # noqa: E402
 
 
 def feature_spec(name: str) -> FeatureSpec:
@@ -102,7 +92,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=13, help="real-length clips (1 warms up)")
     parser.add_argument("--accuracy", action="store_true", help="also train on the demo")
     parser.add_argument("--presets", default=",".join(list_presets()))
-    parser.add_argument("--out", default=str(MEASURED_FILE))
+    parser.add_argument("--out", default=str(presets_file()))
     args = parser.parse_args()
     rows = measure(args.presets.split(","), args.clips, args.accuracy)
     machine = {"cpu_flags": cpu_flags(), "cpus": len(__import__("os").sched_getaffinity(0)),

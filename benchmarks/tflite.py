@@ -40,7 +40,7 @@ from benchmarks.extract import dataset_videos  # noqa: E402
 from vidcore import features  # noqa: E402
 from vidcore.data.sampling import UniformSampler  # noqa: E402
 from vidcore.data.video import read_frames  # noqa: E402
-from vidcore.features import FeatureSpec, backbone_runner  # noqa: E402
+from vidcore.features import FeatureSpec, backbone_runner, pipeline  # noqa: E402
 from vidcore.models.backbones import create_backbone  # noqa: E402
 
 SIZE = 224
@@ -213,9 +213,9 @@ def time_all(runners: dict, frames: np.ndarray, rounds: int) -> dict[str, list[f
     return speeds
 
 
-class TfliteBackbone(features._Backbone):
+class TfliteBackbone(pipeline._Backbone):
     """What ``extract`` would get if the library ran Lite0 through TFLite: the private
-    ``vidcore.features._Backbone`` interface (``size`` and ``__call__``), nothing built."""
+    ``vidcore.features.pipeline._Backbone`` interface (``size`` and ``__call__``), nothing built."""
 
     def __init__(self, blob: bytes):  # no super().__init__: that would build a Keras model
         self.size, self.model, self.lite = SIZE, None, TfliteRunner(blob, 1)

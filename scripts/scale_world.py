@@ -137,7 +137,7 @@ def make_evaluated_run(runs_dir: Path, dataset: Path, seed: int = 0) -> Path:
     from vidcore import runs
     from vidcore.data.index import load_index
     from vidcore.evaluate import clip_vote, mode_vote, predictions_table, score
-    from vidcore.models.heads import LinearHead
+    from vidcore.models.linear import LinearHead
     from vidcore.report import Report
 
     index = load_index(dataset)

@@ -319,8 +319,7 @@ def test_class_folder_with_one_video(tmp_path):
 
 @pytest.fixture
 def run_copy(tmp_path) -> Path:
-    if not (DEMO_MODEL / "model.keras").is_file():
-        pytest.skip("shipped demo model not present")
+    assert (DEMO_MODEL / "model.keras").is_file(), "shipped demo model missing"
     return Path(shutil.copytree(DEMO_MODEL, tmp_path / "run"))
 
 
@@ -365,8 +364,7 @@ def test_cli_predict_with_damaged_or_missing_model(run_copy, tmp_path):
 
 
 def test_cli_predict_on_a_file_that_is_not_a_video(tmp_path):
-    if not (DEMO_MODEL / "model.keras").is_file():
-        pytest.skip("shipped demo model not present")
+    assert (DEMO_MODEL / "model.keras").is_file(), "shipped demo model missing"
     path = tmp_path / f"{ODD_NAME}.avi"
     _text(path)
     assert_one_line_error(run_cli("predict", path, "--model", DEMO_MODEL),

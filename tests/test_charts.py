@@ -3,8 +3,7 @@
 import pandas as pd
 import pytest
 
-import charts
-from vidcore import confusion, tables
+from vidcore import charts, confusion, tables
 
 REPORT = {
     "classes": ["A", "B"], "primary": "temporal",

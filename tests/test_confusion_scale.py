@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import charts
 import ui
 from scripts.scale_world import class_names, fake_probabilities
-from vidcore import confusion, tables
+from vidcore import charts, confusion, tables
 from vidcore.errors import InputError
 
 SIZES = (10, 101, 400)

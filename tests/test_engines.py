@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from tests.test_concurrency import write_clip
+from vidcore import doctor
 from vidcore.data.sampling import UniformSampler
 from vidcore.errors import InputError
 from vidcore.features import FeatureSpec, backbone_runner
-from vidcore.models import efficientnet_lite, engines
+from vidcore.models import efficientnet_lite, engines, litert_cache
 from vidcore.models import precision as precisions
 
 pytest.importorskip("ai_edge_litert")
@@ -52,7 +53,7 @@ def test_litert_features_equal_keras_float32(runners):
     assert runners["litert"].engine == "litert" and runners["litert"].precision == "float32"
     assert lite.dtype == np.float32 and lite.shape == exact.shape == (32, 1280)
     assert np.abs(exact).max() > 1.0  # real features, not zeros
-    assert np.abs(lite - exact).max() < engines.GUARD_MAX_ABS
+    assert np.abs(lite - exact).max() < litert_cache.GUARD_MAX_ABS
     # a partial last chunk (padded inside) gives the same rows as a full one
     np.testing.assert_allclose(runners["litert"](frames[:3]), lite[:3], atol=1e-5)
 
@@ -61,10 +62,10 @@ def test_conversion_is_cached_and_rebuilt_when_damaged(runners, weights_dir, mon
     weights_id = efficientnet_lite.sha256_file(efficientnet_lite.imagenet_weights_path())[:16]
     path = engines.converted_path(SPEC.backbone, weights_id)
     record = engines.cached_conversion(path, weights_id)
-    assert record is not None and record["guard_max_abs_diff"] < engines.GUARD_MAX_ABS
+    assert record is not None and record["guard_max_abs_diff"] < litert_cache.GUARD_MAX_ABS
     calls = []
-    real = engines.convert
-    monkeypatch.setattr(engines, "convert", lambda *a: calls.append(a) or real(*a))
+    real = litert_cache.convert
+    monkeypatch.setattr(litert_cache, "convert", lambda *a: calls.append(a) or real(*a))
     engines.litert_runner(SPEC, 224, lambda: pytest.fail("a valid cache needs no model"))
     assert calls == []
     blob = bytearray(path.read_bytes())
@@ -76,7 +77,7 @@ def test_conversion_is_cached_and_rebuilt_when_damaged(runners, weights_dir, mon
     rebuilt = engines.litert_runner(SPEC, 224, lambda: create_backbone(SPEC.backbone))
     assert len(calls) == 1 and engines.cached_conversion(path, weights_id) is not None
     frames = engines.guard_frames()[:4]
-    assert np.abs(rebuilt(frames) - runners["keras"](frames)).max() < engines.GUARD_MAX_ABS
+    assert np.abs(rebuilt(frames) - runners["keras"](frames)).max() < litert_cache.GUARD_MAX_ABS
 
 
 def test_concurrent_calls_on_one_litert_runner_are_safe(runners):
@@ -123,7 +124,7 @@ def test_choice_is_measured_once_remembered_and_keyed(weights_dir, monkeypatch):
     fast = engines.choose(SPEC)
     assert (fast.engine, fast.precision) == ("keras", "bfloat16") and calls[-1] == [
         "keras bfloat16", "litert float32"]
-    assert engines.default_report()["engine"] == "keras"
+    assert doctor.engine_report()["engine"] == "keras"
 
 
 def test_override_and_bad_values(weights_dir, monkeypatch):

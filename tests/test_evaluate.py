@@ -12,7 +12,7 @@ from vidcore import runs
 from vidcore.cli import main
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate, clip_vote, evaluate, mean_vote, mode_vote, score
-from vidcore.models.heads import ModelOutput
+from vidcore.models.loading import ModelOutput
 
 
 def test_mode_is_a_majority_vote():

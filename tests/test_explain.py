@@ -16,11 +16,15 @@ import numpy as np
 import pytest
 
 from vidcore.data import demo
+from vidcore.data import render as render_module
 from vidcore.data.video import resize_frame
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
 from vidcore.features import VideoFeatures
-from vidcore.models.heads import Scaling, TrainedModel, create_head, get_head
+from vidcore.models.heads import create_head, get_head
+from vidcore.models.loading import TrainedModel
+from vidcore.models.runtimes import FrameRuntime, LinearRuntime
+from vidcore.models.scaling import Scaling
 from vidcore.predict import load_model
 from vidcore.runs import DEMO_MODEL_DIR
 
@@ -46,7 +50,7 @@ def render(name: str, group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """8 uniformly sampled frames of a demo clip, the same frames without the figure,
     and their frame ids."""
     clip = demo.render_clip(name, group, 1, size="tiny")
-    with mock.patch.object(demo, "_draw_figure", lambda *args, **kwargs: None):
+    with mock.patch.object(render_module, "_draw_figure", lambda *args, **kwargs: None):
         empty = demo.render_clip(name, group, 1, size="tiny")
     ids = np.linspace(0, len(clip) - 1, FRAMES).round().astype(int)
     return clip[ids], empty[ids], ids
@@ -161,7 +165,7 @@ def frame_model(model) -> TrainedModel:
     scaling = Scaling.fit("standard", np.random.default_rng(0).normal(size=(64, 1280)))
     config = {**model.config, "head": "frame_mlp"}
     return TrainedModel(model.run_dir, config, model.classes, get_head("frame_mlp"),
-                        keras_model=head, scaling=scaling)
+                        FrameRuntime(scaling, keras_model=head))
 
 
 def test_per_frame_head_contributions_are_the_mean_rule_and_sum_to_zero(model, explained):
@@ -238,7 +242,7 @@ def test_keras_application_backbones_split_at_their_last_conv_map(name):
 
 def linear_model(model) -> TrainedModel:
     """A linear head (random arrays) on the demo model's features."""
-    from vidcore.models.heads import LinearHead
+    from vidcore.models.linear import LinearHead
 
     rng = np.random.default_rng(1)
     classes = len(model.classes)
@@ -246,17 +250,15 @@ def linear_model(model) -> TrainedModel:
                       rng.normal(size=classes).astype(np.float32),
                       np.zeros(1280, np.float32), np.ones(1280, np.float32))
     return TrainedModel(model.run_dir, {**model.config, "head": "linear"}, model.classes,
-                        get_head("linear"), linear=head)
+                        get_head("linear"), LinearRuntime(head))
 
 
 @pytest.mark.parametrize("kind", ["temporal", "frame", "linear"])
 def test_the_gradient_graph_ends_in_the_heads_own_logits(model, explained, kind):
     """softmax of the graph's logits == the probabilities the head itself gives."""
-    from vidcore.explain import _logit_function
-
     head = {"temporal": model, "frame": frame_model(model), "linear": linear_model(model)}[kind]
     feats = explained["Punch"][3]
-    logits = np.asarray(_logit_function(head)(feats.features.astype(np.float32)))
+    logits = np.asarray(head.runtime.logit_function()(feats.features.astype(np.float32)))
     probs = np.exp(logits - logits.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
     output = head.predict_features(feats)

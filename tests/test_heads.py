@@ -9,7 +9,8 @@ import pytest
 
 from vidcore import runs
 from vidcore.errors import InputError, RunError
-from vidcore.models import heads
+from vidcore.models import heads, linear, numpy_heads, scaling
+from vidcore.models.loading import load_model
 
 
 def test_registry_lists_valid_names_on_error():
@@ -41,26 +42,26 @@ def test_temporal_head_ignores_padding_and_sees_order():
     model = heads.create_head("temporal_conv", 6, 3, width=8)
     rng = np.random.default_rng(0)
     seqs = [rng.normal(size=(5, 6)).astype(np.float32), rng.normal(size=(3, 6)).astype(np.float32)]
-    short = _temporal(*heads.pad_sequences(seqs), model)
-    long = _temporal(*heads.pad_sequences(seqs, length=9), model)
+    short = _temporal(*scaling.pad_sequences(seqs), model)
+    long = _temporal(*scaling.pad_sequences(seqs, length=9), model)
     np.testing.assert_allclose(short[0], long[0], atol=1e-6)
     np.testing.assert_allclose(short[1], long[1][:, :5], atol=1e-6)
-    backwards = _temporal(*heads.pad_sequences([s[::-1] for s in seqs]), model)
+    backwards = _temporal(*scaling.pad_sequences([s[::-1] for s in seqs]), model)
     assert np.abs(backwards[0] - short[0]).max() > 1e-4  # order changes the clip output
     np.testing.assert_allclose(backwards[1][0], short[1][0][::-1], atol=1e-6)  # not frames'
 
 
 def test_scaling_train_max_and_standard_round_trip(tmp_path):
     frames = np.array([[1, 2], [3, 8]], np.float16)
-    peak = heads.Scaling.fit("train_max", frames)
+    peak = scaling.Scaling.fit("train_max", frames)
     np.testing.assert_allclose(peak.apply(frames), frames / 8.0)
-    standard = heads.Scaling.fit("standard", frames)
+    standard = scaling.Scaling.fit("standard", frames)
     np.testing.assert_allclose(standard.apply(frames).mean(0), 0, atol=1e-6)
     standard.save(tmp_path / "scaling.npz")
-    again = heads.Scaling.load(tmp_path / "scaling.npz")
+    again = scaling.Scaling.load(tmp_path / "scaling.npz")
     assert again.kind == "standard"
     np.testing.assert_array_equal(again.scale, standard.scale)
-    assert heads.Scaling.fit(None, frames).apply(frames).tolist() == frames.tolist()
+    assert scaling.Scaling.fit(None, frames).apply(frames).tolist() == frames.tolist()
 
 
 @pytest.mark.parametrize("num_classes", [2, 4])
@@ -71,7 +72,7 @@ def test_linear_head_matches_sklearn_and_round_trips(tmp_path, num_classes):
     rng = np.random.default_rng(1)
     y = np.arange(60) % num_classes
     x = rng.normal(size=(60, 5)) + y[:, None]
-    head = heads.LinearHead.fit(x, y, num_classes)
+    head = linear.LinearHead.fit(x, y, num_classes)
     reference = LogisticRegression(max_iter=2000, random_state=0).fit(
         StandardScaler().fit_transform(x), y)
     expected = reference.predict_proba(StandardScaler().fit(x).transform(x))
@@ -79,12 +80,12 @@ def test_linear_head_matches_sklearn_and_round_trips(tmp_path, num_classes):
     head.save(tmp_path / "model.npz")
     with np.load(tmp_path / "model.npz", allow_pickle=False) as data:
         assert sorted(data.files) == ["coef", "intercept", "mean", "scale"]
-    np.testing.assert_array_equal(heads.LinearHead.load(tmp_path / "model.npz").coef, head.coef)
+    np.testing.assert_array_equal(linear.LinearHead.load(tmp_path / "model.npz").coef, head.coef)
 
 
 def test_linear_head_never_predicts_a_class_it_never_saw():
     x = np.array([[0.0], [0.1], [1.0], [1.1]])
-    head = heads.LinearHead.fit(x, np.array([0, 0, 2, 2]), num_classes=3)
+    head = linear.LinearHead.fit(x, np.array([0, 0, 2, 2]), num_classes=3)
     assert head.predict_proba(x)[:, 1].max() < 1e-6
 
 
@@ -93,7 +94,7 @@ def _fake_run(tmp_path, head="frame_mlp"):
     run.mkdir()
     (run / runs.CONFIG).write_text(json.dumps({"head": head, "backbone": "efficientnet_lite0"}))
     (run / runs.CLASSES).write_text(json.dumps(["a", "b"]))
-    heads.Scaling.fit(None, np.zeros((1, 4), np.float32)).save(run / runs.SCALING)
+    scaling.Scaling.fit(None, np.zeros((1, 4), np.float32)).save(run / runs.SCALING)
     return run
 
 
@@ -105,7 +106,7 @@ def test_loading_refuses_a_lambda_layer(tmp_path):
     outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)
     keras.Model(inputs, outputs).save(run / runs.KERAS_MODEL)
     with pytest.raises(RunError, match="(?i)lambda"):
-        heads.load_trained(run)
+        load_model(run)
 
 
 def test_loading_uses_safe_mode(tmp_path, monkeypatch):
@@ -122,8 +123,8 @@ def test_loading_uses_safe_mode(tmp_path, monkeypatch):
 
     monkeypatch.setattr(keras.saving, "load_model", spy)
     # the Keras path (vidcore's own heads load in numpy, which executes nothing)
-    monkeypatch.setattr(heads.numpy_heads, "load", lambda *args: None)
-    model = heads.load_trained(run)
+    monkeypatch.setattr(numpy_heads, "load", lambda *args: None)
+    model = load_model(run)
     assert seen["safe_mode"] is True
     out = model.predict_features(_features(np.ones((3, 4), np.float16)))
     assert out.frame_probs.shape == (3, 2) and out.clip_probs is None
@@ -139,7 +140,29 @@ def _features(array):
 
 def test_missing_run_says_what_to_do(tmp_path):
     with pytest.raises(RunError, match="does not exist"):
-        heads.load_trained(tmp_path / "nope")
+        load_model(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     with pytest.raises(RunError, match="not a run directory"):
-        heads.load_trained(tmp_path / "empty")
+        load_model(tmp_path / "empty")
+
+
+def test_every_head_kind_has_a_runtime():
+    from vidcore.models.runtimes import RUNTIMES
+
+    assert {heads.get_head(name).kind for name in heads.list_heads()} == set(RUNTIMES)
+
+
+def test_model_version_changes_with_the_model_and_never_raises(tmp_path):
+    import os
+
+    from vidcore.models.loading import model_version
+
+    assert model_version(None) == 0 and model_version(tmp_path / "nope") == 0
+    run = _fake_run(tmp_path)  # config, classes and scaling, no model file yet
+    before = model_version(run)
+    assert before > 0
+    heads.create_head("frame_mlp", 4, 2).save(run / runs.KERAS_MODEL)
+    stamp = before + 10**9  # a second later, whatever the file system's resolution
+    os.utime(run / runs.KERAS_MODEL, ns=(stamp, stamp))
+    assert model_version(run) == stamp
+    assert model_version(str(run) + "\0") == 0  # an impossible path is 0, not an error

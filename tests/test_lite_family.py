@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
+from vidcore import settings
 from vidcore.data.sampling import UniformSampler
 from vidcore.errors import WeightsError
 from vidcore.features import FeatureSpec, backbone_runner
-from vidcore.models import backbones, efficientnet_lite, engines
+from vidcore.models import backbones, efficientnet_lite, engines, litert_cache
 from vidcore.models import precision as precisions
 from vidcore.models.folding import fold_pairs
 from vidcore.models.torch_legacy import load_legacy_state_dict
@@ -106,7 +107,7 @@ def test_converted_weights_cached_with_sidecar(weights_dir, monkeypatch):
     monkeypatch.setattr(efficientnet_lite, "convert_checkpoint",
                         lambda *a, **k: pytest.fail("an intact cache is reused"))
     assert efficientnet_lite.imagenet_weights_path(name=name) == path
-    lite0 = efficientnet_lite.weights_dir() / efficientnet_lite.WEIGHTS_FILE_NAME
+    lite0 = settings.weights_dir() / efficientnet_lite.WEIGHTS_FILE_NAME
     assert backbones.weights_fingerprint(name) != backbones.weights_fingerprint(
         "efficientnet_lite2") and not lite0.exists()
 
@@ -127,4 +128,4 @@ def test_folded_and_litert_features_equal_keras(name, weights_dir):
     lite = litert(frames)
     assert plain.shape == lite.shape == (4, 1280)
     assert np.abs(folded - plain).max() <= 1e-3 * max(1.0, np.abs(plain).max())
-    assert np.abs(lite - plain).max() < engines.GUARD_MAX_ABS
+    assert np.abs(lite - plain).max() < litert_cache.GUARD_MAX_ABS

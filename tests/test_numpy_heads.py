@@ -12,14 +12,16 @@ import zipfile
 import numpy as np
 import pytest
 
-from vidcore.models import engines, heads, numpy_heads
+from vidcore.models import engines, heads, numpy_heads, runtimes
+from vidcore.models.loading import load_model
+from vidcore.models.scaling import pad_sequences
 from vidcore.runs import DEMO_MODEL_DIR, model_file
 
 keras = pytest.importorskip("keras")
 
 
 def _keras(path):
-    return heads._load_keras(path)
+    return runtimes.load_keras(path)
 
 
 def _sequences(dim: int, lengths, seed: int = 0):
@@ -31,7 +33,7 @@ def test_temporal_head_equals_keras_on_padded_batches():
     path = model_file(DEMO_MODEL_DIR)
     fast, slow = numpy_heads.load(path, "temporal"), _keras(path)
     assert isinstance(fast, numpy_heads.TemporalConvHead)
-    x, mask = heads.pad_sequences(_sequences(1280, [8, 3, 1, 12]))
+    x, mask = pad_sequences(_sequences(1280, [8, 3, 1, 12]))
     want = slow({"features": x, "mask": mask}, training=False)
     got = fast({"features": x, "mask": mask})
     for key in ("clip", "frames"):
@@ -96,9 +98,9 @@ def test_one_clip_predict_never_imports_tensorflow(tmp_path):
 
 
 def test_trained_model_predicts_in_numpy_and_still_offers_keras():
-    model = heads.load_trained(DEMO_MODEL_DIR)
-    assert isinstance(model.numpy_head, numpy_heads.TemporalConvHead)
-    assert model._keras_model is None  # not loaded for predictions
-    keras_model = model.keras_model  # gradients and exports need the Keras model
-    assert keras_model.get_layer("clip") is not None and model.keras_model is keras_model
+    model = load_model(DEMO_MODEL_DIR)
+    assert isinstance(model.runtime.numpy_head, numpy_heads.TemporalConvHead)
+    assert model.runtime._keras is None  # not loaded for predictions
+    keras_model = model.runtime.keras_model  # gradients and exports need the Keras model
+    assert keras_model.get_layer("clip") is not None and model.runtime.keras_model is keras_model
 

@@ -112,8 +112,7 @@ def test_end_to_end_on_the_tiny_demo_dataset(tmp_path, monkeypatch, capsys):
 
 def _demo_model_sampling(tmp_path, sampler: dict) -> Path:
     """A copy of the shipped demo model that samples clips with ``sampler``."""
-    if not (DEMO_MODEL / runs.KERAS_MODEL).is_file():
-        pytest.skip("shipped demo model not present")
+    assert (DEMO_MODEL / runs.KERAS_MODEL).is_file(), "shipped demo model missing"
     run = Path(shutil.copytree(DEMO_MODEL, tmp_path / "run"))
     config = json.loads((run / runs.CONFIG).read_text())
     (run / runs.CONFIG).write_text(json.dumps({**config, "sampler": sampler}))

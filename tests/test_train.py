@@ -14,7 +14,7 @@ from vidcore import runs
 from vidcore.cli import main
 from vidcore.data.sampling import FpsSampler, UniformSampler
 from vidcore.errors import InputError, TrainingError, WeightsError
-from vidcore.models.heads import load_trained
+from vidcore.models.loading import load_model
 from vidcore.presets import preset_config
 from vidcore.train import TrainConfig, train
 
@@ -30,7 +30,7 @@ def test_each_head_beats_chance_on_validation(synthetic_runs, head):
     result = synthetic_runs.results[head]
     assert result.state == "finished"
     assert result.best_val_accuracy > 0.5  # 4 classes: chance is 0.25
-    assert load_trained(synthetic_runs.runs[head]).spec.name == head
+    assert load_model(synthetic_runs.runs[head]).spec.name == head
 
 
 def test_run_directory_is_complete(synthetic_runs):
@@ -80,7 +80,7 @@ def test_stop_file_keeps_best_model_and_a_complete_run(fake_features, tmp_path):
     assert runs.read_status(run)["state"] == "stopped"
     assert runs.read_metrics(run) == [{k: v for k, v in r.items()} for r in seen]
     assert runs.read_metrics(run, "epoch")[-1]["partial"] is True
-    model = load_trained(run)
+    model = load_model(run)
     assert model.predict_features(fake_features.features_of(csv.parent / "Up/v_Up_g09_c01.avi"))
 
 

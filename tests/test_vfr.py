@@ -97,8 +97,7 @@ def test_a_constant_rate_clip_is_sampled_as_before(tmp_path):
 @pytest.mark.slow
 def test_cli_predict_on_a_vfr_clip_samples_by_real_time(vfr_clip, tmp_path, capsys):
     """The shipped demo model, told to sample 1 frame per second, predicts the VFR clip."""
-    if not (DEMO_MODEL / "model.keras").is_file():
-        pytest.skip("shipped demo model not present")
+    assert (DEMO_MODEL / "model.keras").is_file(), "shipped demo model missing"
     run = Path(shutil.copytree(DEMO_MODEL, tmp_path / "run"))
     config = json.loads((run / "config.json").read_text())
     config["sampler"] = {"name": "fps", "rate": 1.0, "max_frames": None}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import write_video
-from vidcore import webio
+from vidcore import settings, webio
 from vidcore.errors import InputError, VideoReadError
 
 
@@ -33,7 +33,7 @@ def test_dataset_path_cannot_leave_the_roots(roots, escape):
 
 
 def test_dataset_path_without_roots_allows_any_existing_folder(roots, monkeypatch):
-    monkeypatch.delenv(webio.ROOTS_ENV, raising=False)
+    monkeypatch.delenv(settings.DATA_ROOTS, raising=False)
     _, tmp = roots
     assert webio.check_dataset_path(str(tmp / "secret")) == (tmp / "secret").resolve()
     with pytest.raises(InputError, match="does not exist"):
@@ -43,8 +43,8 @@ def test_dataset_path_without_roots_allows_any_existing_folder(roots, monkeypatc
 
 
 def test_data_roots_reads_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(webio.ROOTS_ENV, f"{tmp_path}{os.pathsep}{tmp_path}/b")
-    assert webio.data_roots() == [tmp_path.resolve(), (tmp_path / "b").resolve()]
+    monkeypatch.setenv(settings.DATA_ROOTS, f"{tmp_path}{os.pathsep}{tmp_path}/b")
+    assert settings.data_roots() == [tmp_path.resolve(), (tmp_path / "b").resolve()]
 
 
 def test_upload_never_uses_the_file_name_as_a_path():

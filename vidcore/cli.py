@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 
+from vidcore import settings
 from vidcore.errors import VidcoreError
 from vidcore.quiet_tf import quiet_tensorflow_startup
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except VidcoreError as err:
-        if os.environ.get("VIDCORE_DEBUG"):
+        if settings.debug():
             raise
         print(f"vidcore: error: {err}", file=sys.stderr)
         return 2

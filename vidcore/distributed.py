@@ -32,10 +32,10 @@ from vidcore.features import (
     FeatureSpec,
     FeatureStore,
     Progress,
-    _reporter,
     backbone_runner,
     default_store_dir,
     extract,
+    reporter,
 )
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def extract_ray(
     store = FeatureStore(Path(store_dir or default_store_dir()).absolute(), spec)
     paths = list(dict.fromkeys(str(Path(p).absolute()) for p in paths))
     summary = ExtractSummary(videos=len(paths), store=str(store.folder))
-    report = _reporter(progress, len(paths), start)
+    report = reporter(progress, len(paths), start)
     if paths:
         with _connected(ray, address):
             pool = _start_workers(ray, spec, store.root, num_workers, len(paths),

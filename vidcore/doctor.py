@@ -17,14 +17,28 @@ from pathlib import Path
 import numpy as np
 
 from vidcore import runs
+from vidcore.errors import InputError, WeightsError
 from vidcore.features import (
     ENTRY_KEYS,
     STALE_TEMP_SECONDS,
     TEMP_PREFIX,
+    FeatureSpec,
     default_store_dir,
     entry_files,
 )
 from vidcore.models import engines
+
+
+def engine_report() -> dict:
+    """The default backbone's engine on this machine, without measuring (doctor, Home):
+    ``{"backbone", "engine", "precision", "source", "reason", "figures", "line"}``."""
+    spec = FeatureSpec()
+    try:
+        choice = engines.choose(spec, measure=False)
+    except (InputError, WeightsError) as err:
+        return {"backbone": spec.backbone, "engine": None, "precision": None,
+                "source": "error", "reason": str(err), "figures": {}, "line": str(err)}
+    return {"backbone": spec.backbone, **choice.to_dict(), "line": engines.describe(choice)}
 
 
 @dataclass
@@ -140,7 +154,7 @@ def doctor(store_dir=None, runs_dir=None, fix: bool = False) -> DoctorReport:
     report = DoctorReport(str(store))
     check_store(store, report)
     check_runs(Path(runs_dir) if runs_dir else runs.default_runs_dir(), report)
-    report.engine = engines.default_report()
+    report.engine = engine_report()
     if fix:
         for path in [d["path"] for d in report.damaged_entries] + report.stale_temp_files:
             Path(path).unlink(missing_ok=True)

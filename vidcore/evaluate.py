@@ -29,7 +29,7 @@ import numpy as np
 from vidcore import features, runs
 from vidcore.data.index import load_index
 from vidcore.errors import InputError, RunError
-from vidcore.models.heads import ModelOutput, TrainedModel, load_trained
+from vidcore.models.loading import ModelOutput, TrainedModel, load_model
 from vidcore.report import AggregatorMetrics, Report
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
         InputError: the split has no test videos.
     """
     start = time.perf_counter()
-    model = model or load_trained(run_dir)
+    model = model or load_model(run_dir)
     run_dir, cfg = Path(model.run_dir), model.config
     split = split or cfg["split"]
     own = runs.dataset_of(cfg)

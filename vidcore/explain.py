@@ -39,10 +39,9 @@ from vidcore.data.video import resize_frame
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
 from vidcore.features import VideoFeatures
-from vidcore.models.heads import TrainedModel
+from vidcore.models.loading import TrainedModel
 
 # The softmax Dense layer that gives each Keras head's answer, by head kind.
-_CLIP_LAYER = {"frame": "probs", "temporal": "clip"}
 _POOLING = ("GlobalAveragePooling2D", "Flatten")
 CHUNK = 8  # frames whose gradient graph is held at once
 
@@ -112,7 +111,7 @@ class Explainer:
         backbone = create_backbone(spec.backbone, spec.weights)
         self._trunk, self._pool = split_backbone(backbone)
         self._dim = int(backbone.output_shape[-1])
-        self._logits = _logit_function(model)
+        self._logits = model.runtime.logit_function()  # of the head's own answer
         self._lock = threading.Lock()
         frames = tf.TensorSpec([None, self.size, self.size, 3], tf.float32)
         self._features = tf.function(lambda x: self._pool(self._trunk(x, training=False)),
@@ -233,33 +232,6 @@ def _flat_layers(model) -> list:
     for layer in model.layers:
         out += _flat_layers(layer) if hasattr(layer, "layers") else [layer]
     return out
-
-
-def _logit_function(model: TrainedModel):
-    """features ``(T, D)`` float tensor -> class logits (``(T, C)`` per-frame, ``(1, C)``
-    clip) of the head's own answer, differentiable."""
-    import keras
-    import tensorflow as tf
-
-    if model.spec.kind == "linear":
-        lin = model.linear
-        coef, intercept = tf.constant(lin.coef.T), tf.constant(lin.intercept)
-        mean, scale = tf.constant(lin.mean), tf.constant(lin.scale)
-        return lambda f: ((tf.reduce_mean(f, 0, keepdims=True) - mean) / scale) @ coef + intercept
-    head, layer = model.keras_model, model.keras_model.get_layer(_CLIP_LAYER[model.spec.kind])
-    hidden = keras.Model(head.inputs, layer.input)
-    shift, scale = tf.constant(model.scaling.shift), tf.constant(model.scaling.scale)
-
-    def logits(f):
-        x = (f - shift) / scale
-        if model.spec.kind == "temporal":
-            x = hidden({"features": x[None], "mask": tf.ones_like(x[None, :, 0])},
-                       training=False)
-        else:
-            x = hidden(x, training=False)
-        return x @ layer.kernel + layer.bias
-
-    return logits
 
 
 def contribution_aggregator(model: TrainedModel) -> str:

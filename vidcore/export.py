@@ -140,33 +140,16 @@ def frames_model(run_dir: str | os.PathLike, frames: int | None = None):
 
     from vidcore.models.backbones import create_backbone, get_spec
     from vidcore.models.folding import inference_model
-    from vidcore.models.heads import load_trained
+    from vidcore.models.loading import load_model
 
-    model = load_trained(run_dir)
+    model = load_model(run_dir)
     spec = model.feature_spec
     size = get_spec(spec.backbone).input_size
     backbone = inference_model(create_backbone(spec.backbone, spec.weights), True, "float32")
     frames = frames or spec.sampler.config().get("frames")
     inputs = keras.Input((size, size, 3), batch_size=frames, dtype="uint8", name="frames")
     feats = backbone(keras.ops.cast(inputs, "float32"))
-    return keras.Model(inputs, _clip_probabilities(model, feats), name="vidcore_clip")
-
-
-def _clip_probabilities(model, f):
-    """features ``[K, D]`` -> the head's clip probabilities ``[C]``, in Keras ops."""
-    from keras import ops
-
-    if model.spec.kind == "linear":
-        lin = model.linear
-        z = ops.matmul((ops.mean(f, 0) - lin.mean) / lin.scale, lin.coef.T) + lin.intercept
-        return ops.softmax(z)
-    x = (f - model.scaling.shift) / model.scaling.scale
-    if model.spec.kind == "frame":  # the ``mean`` aggregator
-        return ops.mean(model.keras_model(x, training=False), 0)
-    x = ops.expand_dims(x, 0)
-    out = model.keras_model({"features": x, "mask": ops.ones_like(x[:, :, 0])},
-                            training=False)
-    return out["clip"][0]
+    return keras.Model(inputs, model.runtime.clip_probabilities(feats), name="vidcore_clip")
 
 
 def tflite_bytes(run_dir: str | os.PathLike) -> bytes:
@@ -309,7 +292,7 @@ def check_bundle(folder: Path, name: str) -> dict:
         InputError: the first check that failed, as the reason.
     """
     from vidcore.models.backbones import get_spec, weights_fingerprint
-    from vidcore.models.heads import load_trained
+    from vidcore.models.loading import load_model
 
     config, classes = (runs.read_json(folder / n) for n in (runs.CONFIG, runs.CLASSES))
     if not isinstance(config, dict) or not {"backbone", "head", "sampler"} <= set(config):
@@ -329,7 +312,7 @@ def check_bundle(folder: Path, name: str) -> dict:
         if config.get("weights_id") != local:
             raise InputError(f"it was made with {spec.name} weights {config.get('weights_id')} "
                              f"and this vidcore has {local}; its features would differ")
-        model = load_trained(folder)
+        model = load_model(folder)
     except (InputError, KeyError, TypeError, ValueError) as err:
         reason = str(err).replace(str(folder), "the bundle")  # not our staging path
         raise InputError(f"{name}: refused, {reason}") from None

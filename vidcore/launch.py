@@ -19,9 +19,9 @@ import sys
 import threading
 from pathlib import Path
 
-from vidcore import runs
+from vidcore import runs, settings
+from vidcore.data.splits import check_split_of
 from vidcore.errors import InputError, RunError
-from vidcore.workspace.readiness import check_split_of
 
 try:
     import fcntl
@@ -164,7 +164,7 @@ def spawn_cli(argv: list[str], log_path: Path) -> subprocess.Popen:
     with open(log_path, "wb") as log_file:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=Path(__file__).resolve().parent.parent,
+                                cwd=settings.project_dir(),
                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 

@@ -12,8 +12,9 @@ import logging
 import threading
 import time
 
-from vidcore.models.heads import TrainedModel
-from vidcore.stream import LiveStream, StreamClassifier
+from vidcore.live_feed import LiveStream
+from vidcore.models.loading import TrainedModel
+from vidcore.stream import StreamClassifier
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Predict the action of one video with a trained run.
 
-``load_model(run_dir)`` returns a ``TrainedModel`` that the app can cache and reuse
+``load_model(run_dir)`` (``vidcore.models.loading``, importable from here too) returns a
+``TrainedModel`` that the app can cache and reuse
 for many videos (it keeps its backbone once built). ``predict(model, video)`` samples
 and embeds the video's frames and returns a ``Prediction``: per-frame top classes with
 timestamps, the majority vote with its share, the mean-probability class, and the
@@ -20,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vidcore import features, runs
+from vidcore import features
 from vidcore.data.sampling import cap_note
 from vidcore.data.video import Frames, VideoInfo, probe
 from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
-from vidcore.models.heads import ModelOutput, TrainedModel, load_trained
+from vidcore.models.loading import ModelOutput, TrainedModel, load_model
 from vidcore.report import FramePrediction, Prediction
 
 log = logging.getLogger(__name__)
@@ -35,15 +36,6 @@ log = logging.getLogger(__name__)
 # about 90 s here. Predictions cap such a sampler at this many frames, spread evenly
 # over the clip, and say so (``Prediction.sampling_note``); shorter clips are untouched.
 PREDICT_MAX_FRAMES = 120
-
-
-def load_model(run_dir: str | os.PathLike | None = None) -> TrainedModel:
-    """Load a run's model; without ``run_dir``, the active model, else the shipped demo one.
-
-    Raises:
-        RunError: no such run, no model, or a model that cannot be loaded safely.
-    """
-    return load_trained(runs.resolve_model_dir(run_dir))
 
 
 def predict(model: TrainedModel | str | os.PathLike | None, video: str | os.PathLike,

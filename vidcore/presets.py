@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vidcore import settings
 from vidcore.data.sampling import FpsSampler, UniformSampler
 from vidcore.registry import lookup
 
@@ -70,17 +71,18 @@ PRESETS: dict[str, Preset] = {
     )
 }
 DEFAULT_PRESET = "default"
-# Written by benchmarks/presets.py on one machine: cost per clip and demo accuracy.
-MEASURED_FILE = Path(__file__).resolve().parent.parent / "docs" / "presets.json"
-
-
-def measured(path: str | Path = MEASURED_FILE) -> dict:
+def measured(path: str | Path | None = None) -> dict:
     """The last benchmark's figures: ``{"machine": {...}, "presets": {name: {...}}}``.
 
-    Empty dict when the file is missing or unreadable (the benchmark was never run here).
+    Args:
+        path: the file (default ``settings.presets_file()``: docs/presets.json, written
+            by benchmarks/presets.py on one machine: cost per clip and demo accuracy).
+
+    Returns:
+        The figures; an empty dict when the file is missing or unreadable.
     """
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path or settings.presets_file()).read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) and isinstance(data.get("presets"), dict) else {}

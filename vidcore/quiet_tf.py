@@ -71,7 +71,9 @@ class _QuietTensorFlow:
 def quiet_tensorflow_startup() -> None:
     """Silence TensorFlow's C++ start-up chatter in this process (the CLI only)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # its later C++ INFO/WARNING lines
-    if os.environ.get("VIDCORE_DEBUG") or "tensorflow" in sys.modules:
+    from vidcore.settings import debug
+
+    if debug() or "tensorflow" in sys.modules:
         return
     if not any(isinstance(f, _QuietTensorFlow) for f in sys.meta_path):
         sys.meta_path.insert(0, _QuietTensorFlow())

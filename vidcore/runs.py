@@ -19,6 +19,7 @@ time, and readers skip a torn last line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -27,7 +28,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from vidcore import settings
 from vidcore.atomic import write_with
+from vidcore.disk_errors import refused_write
 from vidcore.errors import RunError
 
 log = logging.getLogger(__name__)
@@ -43,20 +46,16 @@ LINEAR_MODEL = "model.npz"
 SCALING = "scaling.npz"
 STOP = "STOP"
 ACTIVE = "ACTIVE"
-RUNS_ENV = "VIDCORE_RUNS"
 STATES = ("running", "finished", "stopped", "failed")
-REPO = Path(__file__).resolve().parent.parent
-DEMO_MODEL_DIR = REPO / "weights" / "demo_model"
-
-
-def default_runs_dir() -> Path:
-    """``$VIDCORE_RUNS`` or ``<repo>/runs``."""
-    env = os.environ.get(RUNS_ENV)
-    return Path(env).expanduser() if env else REPO / "runs"
+# The shipped demo model (``settings.shipped_demo_model``); read here at call time, so a
+# test can point it elsewhere.
+DEMO_MODEL_DIR = settings.shipped_demo_model()
+default_runs_dir = settings.runs_dir  # ``$VIDCORE_RUNS`` or ``<project>/runs``
 
 
 def dataset_of(config: dict) -> str:
-    """The dataset path of a run config; a relative one is tried from here, then the repo.
+    """The dataset path of a run config; a relative one is tried from here, then the
+    project folder (``settings.project_dir``).
 
     The shipped demo model records ``data/demo/UCF-101`` relative to the repository,
     so it works whatever folder the app or the CLI was started from.
@@ -64,7 +63,7 @@ def dataset_of(config: dict) -> str:
     path = Path(config.get("dataset", "")).expanduser()
     if path.is_absolute() or path.exists():
         return str(path)
-    return str(REPO / path)
+    return str(settings.project_dir() / path)
 
 
 def new_run_dir(name: str, root: str | os.PathLike | None = None) -> Path:
@@ -203,6 +202,63 @@ def pid_alive(pid) -> bool:
 
 def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- starting and ending
+
+
+def start_run(config: dict, run_dir: str | os.PathLike | None = None) -> Path:
+    """Create the run directory and write ``config.json`` and a ``running`` status.
+
+    Args:
+        config: the resolved training config as a dict (``TrainConfig.to_dict()``); its
+            preset, else its head, names a new folder.
+        run_dir: the folder (default ``new_run_dir`` under the runs folder).
+
+    Raises:
+        RunError: ``run_dir`` already holds a run, or cannot be created or written.
+    """
+    name = config.get("preset") or config.get("head") or "run"
+    path = Path(run_dir).expanduser() if run_dir else new_run_dir(name)
+    if (path / CONFIG).exists():
+        raise RunError(f"{path} already holds a run; choose another --run-dir or remove it")
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunError(f"cannot create run directory {path}: {err.strerror}") from err
+    try:
+        write_json(path / CONFIG, config)
+        write_status(path, "running", head=config.get("head"), preset=config.get("preset"))
+    except OSError as err:
+        # A run without its status would list as "unknown": leave no run at all.
+        _unstart(path, created)
+        raise (refused_write(err, path, "no run was created")
+               or RunError(f"cannot write to the run directory {path}: {err}")) from err
+    log.info("run directory: %s", path)
+    return path
+
+
+def _unstart(path: Path, created: bool) -> None:
+    """Remove what ``start_run`` wrote (and the folder, if it made it and it is empty)."""
+    for name in (STATUS, CONFIG):
+        with contextlib.suppress(OSError):
+            (path / name).unlink(missing_ok=True)
+    if created:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def mark_ended(run_dir: str | os.PathLike, state: str, error: str) -> None:
+    """Record how a run ended, if the disk still takes a write.
+
+    When it does not (full or read-only), ``status.json`` keeps ``running`` with this
+    process's id, which ``read_status`` reports as failed once the process ends.
+    """
+    try:
+        write_status(run_dir, state, error=error)
+    except OSError as err:
+        log.debug("could not record the end of run %s: %s", run_dir, err)
 
 
 # ---------------------------------------------------------------- stop requests

@@ -221,13 +221,6 @@ def extract_progress(records: list[dict]) -> dict | None:
     return last
 
 
-def runs_frame(runs: list[dict]) -> pd.DataFrame:
-    """Runs (``runs.list_runs()``) as a table for display, newest first."""
-    columns = ["name", "state", "preset", "head", "backbone", "best_val_accuracy", "top1",
-               "started", "has_model", "path"]
-    return pd.DataFrame([{c: r.get(c) for c in columns} for r in runs], columns=columns)
-
-
 # ---------------------------------------------------------------- evaluation reports
 
 AGGREGATOR_LABELS = {"mode": "mode vote", "mean": "mean probability",

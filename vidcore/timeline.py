@@ -19,8 +19,8 @@ import numpy as np
 from vidcore.data.sampling import Positions
 from vidcore.data.video import VideoInfo, read_frames
 from vidcore.errors import VideoReadError
-from vidcore.models.heads import TrainedModel
-from vidcore.predict import check_video, load_model
+from vidcore.models.loading import TrainedModel, load_model
+from vidcore.predict import check_video
 from vidcore.stream import Step, StreamClassifier, WindowPlan, window_plan
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ one source video never sit on both sides (the reference split frames at random).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -29,12 +28,14 @@ import numpy as np
 from vidcore import features, runs
 from vidcore.data.index import load_index, validation_split
 from vidcore.data.sampling import Sampler, UniformSampler, sampler_from_config
+from vidcore.data.splits import check_split_of
 from vidcore.disk_errors import refused_write
-from vidcore.errors import DatasetError, InputError, RunError, TrainingError, VidcoreError
+from vidcore.errors import DatasetError, InputError, TrainingError, VidcoreError
 from vidcore.models.backbones import DEFAULT_BACKBONE, get_spec, weights_fingerprint
-from vidcore.models.heads import LinearHead, Scaling, create_head, get_head
+from vidcore.models.heads import create_head, get_head
+from vidcore.models.linear import LinearHead
+from vidcore.models.scaling import Scaling
 from vidcore.report import TrainResult
-from vidcore.workspace.readiness import check_split_of
 
 log = logging.getLogger(__name__)
 
@@ -318,75 +319,27 @@ def train(config: TrainConfig, run_dir: str | os.PathLike | None = None,
     # Fail before creating a run directory when the backbone's weights are missing.
     weights_fingerprint(config.backbone, config.weights)
     check_split_of(config)  # a dishonest split is refused before a run directory exists
-    run_dir = start_run(config, run_dir)
+    run_dir = runs.start_run(config.to_dict(), run_dir)
     monitor = Monitor(run_dir, callback, stop_event)
     try:
         return _run(config, run_dir, monitor, start)
     except KeyboardInterrupt:
         # Ctrl-C acts as a stop when a checkpoint exists: the best model is usable.
         state = "stopped" if runs.model_file(run_dir) else "failed"
-        _mark_ended(run_dir, state, "interrupted by the user")
+        runs.mark_ended(run_dir, state, "interrupted by the user")
         raise
     except Exception as err:
         unwritable = refused_write(err, run_dir, "the run is marked failed; its best "
                                  "checkpoint, if one was saved, is kept")
         if unwritable is not None:  # an expected condition: one clear line, no traceback
-            _mark_ended(run_dir, "failed", str(unwritable))
+            runs.mark_ended(run_dir, "failed", str(unwritable))
             raise unwritable from err
         message = str(err) if isinstance(err, VidcoreError) else f"{type(err).__name__}: {err}"
-        _mark_ended(run_dir, "failed", message or type(err).__name__)
+        runs.mark_ended(run_dir, "failed", message or type(err).__name__)
         if isinstance(err, VidcoreError):
             raise
         log.exception("training failed")
         raise TrainingError(f"training failed: {message} (run directory: {run_dir})") from err
-
-
-def _mark_ended(run_dir: Path, state: str, error: str) -> None:
-    """Record how the run ended, if the disk still takes a write.
-
-    When it does not (full or read-only), ``status.json`` keeps ``running`` with this
-    process's id, which ``runs.read_status`` reports as failed once the process ends.
-    """
-    try:
-        runs.write_status(run_dir, state, error=error)
-    except OSError as err:
-        log.debug("could not record the end of run %s: %s", run_dir, err)
-
-
-def start_run(config: TrainConfig, run_dir: str | os.PathLike | None = None) -> Path:
-    """Create the run directory and write ``config.json`` and a ``running`` status.
-
-    Raises:
-        RunError: ``run_dir`` already holds a run.
-    """
-    path = Path(run_dir).expanduser() if run_dir else runs.new_run_dir(config.preset or config.head)
-    if (path / runs.CONFIG).exists():
-        raise RunError(f"{path} already holds a run; choose another --run-dir or remove it")
-    created = not path.exists()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise RunError(f"cannot create run directory {path}: {err.strerror}") from err
-    try:
-        runs.write_json(path / runs.CONFIG, config.to_dict())
-        runs.write_status(path, "running", head=config.head, preset=config.preset)
-    except OSError as err:
-        # A run without its status would list as "unknown": leave no run at all.
-        _unstart(path, created)
-        raise (refused_write(err, path, "no run was created")
-               or RunError(f"cannot write to the run directory {path}: {err}")) from err
-    log.info("run directory: %s", path)
-    return path
-
-
-def _unstart(path: Path, created: bool) -> None:
-    """Remove what ``start_run`` wrote (and the folder, if it made it and it is empty)."""
-    for name in (runs.STATUS, runs.CONFIG):
-        with contextlib.suppress(OSError):
-            (path / name).unlink(missing_ok=True)
-    if created:
-        with contextlib.suppress(OSError):
-            path.rmdir()
 
 
 def _run(config: TrainConfig, run_dir: Path, monitor: Monitor, start: float) -> TrainResult:

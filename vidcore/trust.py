@@ -58,9 +58,9 @@ def fit_trust(run_dir: str | os.PathLike, train_x, val_x, val_y, model=None) -> 
         ``{"calibration": <calibration.json>, "familiarity": {"threshold", "k",
         "quantile", "clips"}}`` for the training log.
     """
-    from vidcore.models.heads import load_trained
+    from vidcore.models.loading import load_model
 
-    model = model or load_trained(run_dir)
+    model = model or load_model(run_dir)
     calibration = fit_calibration(validation_probabilities(model, val_x), val_y)
     save_calibration(run_dir, calibration)
     familiarity = fit_familiarity(train_x, val_x)

@@ -19,12 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidcore import settings
 from vidcore.data.video import open_capture
 from vidcore.errors import InputError, VideoReadError
 
 log = logging.getLogger(__name__)
 
-ROOTS_ENV = "VIDCORE_DATA_ROOTS"
 UPLOAD_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "webm")
 # Chromium cannot play MPEG-4 Part 2 (XviD) AVI, UCF101's codec. OpenCV's bundled
 # FFmpeg has no H.264 encoder but does write VP8/VP9 WebM, which every browser plays.
@@ -32,16 +32,6 @@ UPLOAD_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "webm")
 BROWSER_CODECS = (("VP80", "video/webm"), ("VP90", "video/webm"))
 MAX_PREVIEW_SECONDS = 30.0  # longer clips are cut: the preview is for a look, not a copy
 MAX_PREVIEW_WIDTH = 480
-
-
-def data_roots(env: str | None = None) -> list[Path]:
-    """Folders a browser user may open datasets under (``$VIDCORE_DATA_ROOTS``, ``:``-separated).
-
-    Returns:
-        Resolved folders; an empty list means any folder is allowed.
-    """
-    text = os.environ.get(ROOTS_ENV, "") if env is None else env
-    return [Path(p).expanduser().resolve() for p in text.split(os.pathsep) if p.strip()]
 
 
 def check_dataset_path(text: str, roots: list[Path] | None = None) -> Path:
@@ -52,7 +42,8 @@ def check_dataset_path(text: str, roots: list[Path] | None = None) -> Path:
 
     Args:
         text: the path as typed (``~`` allowed).
-        roots: allowed folders (default ``data_roots()``); empty allows any folder.
+        roots: allowed folders (default ``settings.data_roots()``: ``$VIDCORE_DATA_ROOTS``);
+            empty allows any folder.
 
     Returns:
         The resolved path.
@@ -62,7 +53,7 @@ def check_dataset_path(text: str, roots: list[Path] | None = None) -> Path:
     """
     if not text or not text.strip():
         raise InputError("no dataset path given; type the path of a dataset folder or .csv file")
-    roots = data_roots() if roots is None else roots
+    roots = settings.data_roots() if roots is None else roots
     path = Path(text.strip()).expanduser().resolve()
     if roots and not any(path == r or path.is_relative_to(r) for r in roots):
         allowed = ", ".join(str(r) for r in roots)

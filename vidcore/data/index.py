@@ -568,8 +568,3 @@ def validation_split(
     train = tuple(r for r, m in zip(records, mask, strict=True) if not m)
     val = tuple(r for r, m in zip(records, mask, strict=True) if m)
     return train, val
-
-
-def class_balance(records) -> Counter:
-    """Videos per class name."""
-    return Counter(r.class_name for r in records)

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vidcore.data.video import VideoInfo
+from vidcore.data.info import VideoInfo
 from vidcore.errors import InputError
 
 

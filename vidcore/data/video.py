@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from vidcore import settings
+from vidcore.data.info import VideoInfo
 from vidcore.errors import VideoReadError
 
 if TYPE_CHECKING:
@@ -29,38 +31,6 @@ SEEK_GAP = 300  # frames; shorter gaps are cheaper to grab through than to seek 
 # 580 to 820 frames/s on one worker and from 900 to 1,400 on two; a lone 1080p clip
 # decodes about 10% slower (docs/benchmarks.md). None: OpenCV's default.
 DECODE_THREADS: int | None = 1
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a video holds, as far as decoding can tell.
-
-    Attributes:
-        path: the file.
-        frame_count: number of frames (counted by decoding when the container lies).
-        fps: frames per second (estimated when the container reports 0, NaN or absurd).
-        width: frame width in pixels.
-        height: frame height in pixels.
-        codec: FourCC of the video stream, e.g. ``"FMP4"``.
-        counted: True when ``frame_count`` or ``fps`` came from decoding, not metadata.
-    """
-
-    path: str
-    frame_count: int
-    fps: float
-    width: int
-    height: int
-    codec: str
-    counted: bool = False
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return self.frame_count / self.fps if self.fps > 0 else 0.0
-
-    def to_dict(self) -> dict:
-        """Plain dict for JSON, duration included."""
-        return {**self.__dict__, "duration": self.duration}
 
 
 @dataclass(frozen=True)
@@ -88,6 +58,25 @@ class Frames:
         return len(self.frame_ids)
 
 
+def quiet_native_logs() -> None:
+    """Keep FFmpeg's and OpenCV's native log lines off stderr (``VIDCORE_DEBUG`` keeps
+    them); ``open_capture`` calls it before each open, so importing vidcore changes
+    nothing in a process until vidcore opens a video.
+
+    OpenCV's FFmpeg backend prints lines such as ``[mov,mp4,...] moov atom not found``
+    for every damaged file it opens, and OpenCV its own backend warnings, straight from
+    C code, before vidcore can say in one line what is wrong: the CLI, the app and a
+    library caller alike get vidcore's line only. A level the user set wins
+    (``OPENCV_FFMPEG_LOGLEVEL``, read when FFmpeg opens a file; ``OPENCV_LOG_LEVEL``,
+    read when cv2 is imported, so its runtime setter is used instead).
+    """
+    if settings.debug():
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def open_capture(path: str | os.PathLike) -> cv2.VideoCapture:
     """Open a video with OpenCV's FFmpeg backend, or raise ``VideoReadError`` saying why.
 
@@ -102,6 +91,7 @@ def open_capture(path: str | os.PathLike) -> cv2.VideoCapture:
         raise VideoReadError(path, "the file is empty (0 bytes)")
     if not os.access(path, os.R_OK):  # else OpenCV would call it "not a video"
         raise VideoReadError(path, "permission denied: this user may not read the file")
+    quiet_native_logs()
     threads = [cv2.CAP_PROP_N_THREADS, DECODE_THREADS] if DECODE_THREADS else []
     cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, threads)
     if threads and not cap.isOpened():

@@ -1,21 +1,19 @@
 """The report's plotly figures: the app's own confusion and per-class charts, plus
 accuracy with intervals and the reliability diagram.
 
-The confusion matrix and per-class bars come from the app's ``charts`` module, so
-the report draws them exactly as Evaluate does, at 101 classes too. ``charts.py``
-sits at the repository root for now (it moves into the app package); it is imported
-lazily, from the repository when the running entry point has not put it on the path.
+The confusion matrix and per-class bars come from ``vidcore.charts``, the module the
+app's pages draw with, so the report draws them exactly as Evaluate does, at 101
+classes too.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from vidcore import charts
 from vidcore.confusion import FULL_VIEW_MAX, focus_classes
 
 MARGIN = {"t": 30, "b": 10, "l": 10, "r": 10}
@@ -23,15 +21,6 @@ METRICS = {"top1": "top-1", "mean_class_accuracy": "mean class accuracy"}
 COLORS = {"top1": "#3b5bdb", "mean_class_accuracy": "#f08c00"}
 
 
-def app_charts():
-    """The app's ``charts`` module (imported on first use)."""
-    try:
-        return importlib.import_module("charts")
-    except ImportError:
-        from vidcore.runs import REPO
-
-        sys.path.append(str(REPO))  # the console script's path lacks the repository root
-        return importlib.import_module("charts")
 
 
 def interval_bars(aggregators: list[dict]) -> go.Figure:
@@ -95,7 +84,7 @@ def _frame(confusion: dict) -> pd.DataFrame:
 def confusion_figures(confusion: dict) -> list[tuple[str, go.Figure]]:
     """The whole matrix, and above ``FULL_VIEW_MAX`` classes also the most confused
     classes' part (Evaluate's default view there): ``[(caption, figure), ...]``."""
-    charts, frame = app_charts(), _frame(confusion)
+    frame = _frame(confusion)
     figures = [(f"All {len(frame)} classes", charts.confusion_heatmap(frame))]
     shown = focus_classes(frame, "confused")
     if len(frame) > FULL_VIEW_MAX and shown:
@@ -107,4 +96,4 @@ def confusion_figures(confusion: dict) -> list[tuple[str, go.Figure]]:
 
 def class_accuracy_figure(per_class: list[dict]) -> go.Figure:
     """Evaluate's per-class accuracy bars, worst on top."""
-    return app_charts().class_accuracy_bars(pd.DataFrame(per_class))
+    return charts.class_accuracy_bars(pd.DataFrame(per_class))

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vidcore import settings
 from vidcore.atomic import replace_via_temp
 from vidcore.errors import WeightsError
 from vidcore.models.torch_legacy import load_legacy_state_dict
@@ -40,7 +41,7 @@ INPUT_SIZE = 224
 FEATURE_DIM = 1280
 NUM_CLASSES = 1000
 BN_EPSILON = 1e-3
-WEIGHTS_DIR_ENV = "VIDCORE_WEIGHTS_DIR"
+WEIGHTS_DIR_ENV = settings.WEIGHTS_DIR
 # Bump when the architecture or the conversion changes: old caches get rebuilt.
 CONVERSION_FORMAT = 1
 
@@ -355,14 +356,6 @@ def checkpoint_path(name: str = NAME) -> Path:
     return path
 
 
-def weights_dir() -> Path:
-    """Return the folder of converted weights: ``$VIDCORE_WEIGHTS_DIR`` or ``<repo>/weights``."""
-    override = os.environ.get(WEIGHTS_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    return Path(__file__).resolve().parents[2] / "weights"
-
-
 def sha256_file(path: Path) -> str:
     """Return the hex sha256 of a file, read in 1 MiB chunks (cached while it is unchanged).
 
@@ -459,7 +452,7 @@ def imagenet_weights_path(rebuild: bool = False, name: str = NAME) -> Path:
         Path of the Keras weights file (includes the ImageNet classifier).
     """
     source = checkpoint_path(name)
-    dest = weights_dir() / variant(name).weights_file_name
+    dest = settings.weights_dir() / variant(name).weights_file_name
     if not rebuild and _cache_is_valid(dest, source):
         return dest
     if dest.exists():

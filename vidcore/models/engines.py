@@ -11,11 +11,8 @@ Engines (each a callable: uint8 frames ``(B, S, S, 3)`` in, float32 ``(B, D)`` o
   frames/s against Keras float32's 46 (issue 13's measurement), with features equal to
   1.5e-5. It computes in float32 only, and needs no TensorFlow once converted.
 
-Converted models are cached under ``<weights dir>/engines/`` with a sidecar JSON that
-records their sha256, the weights they came from, the TensorFlow version that converted
-them and the guard they passed (max abs feature difference against the Keras float32
-copy on rendered demo frames, at most ``GUARD_MAX_ABS``); a missing or damaged file is
-rebuilt, as the converted weights are.
+This module chooses and builds; the runners are ``vidcore.models.runners``, and the
+guarded, cached LiteRT conversions ``vidcore.models.litert_cache``.
 
 ``"auto"`` measures each eligible engine on a few batches of rendered frames the first
 time a backbone is used on a machine and remembers the fastest in
@@ -33,33 +30,33 @@ import contextvars
 import functools
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from pathlib import Path
 
 import numpy as np
 
+from vidcore import settings
 from vidcore.atomic import replace_via_temp
-from vidcore.errors import InputError, WeightsError
+from vidcore.errors import InputError
+from vidcore.models import cpu
 from vidcore.models import precision as precisions
+from vidcore.models.litert_cache import (
+    cached_conversion,
+    converted_path,
+    guard_frames,
+    library_version,
+    litert_runner,
+)
+from vidcore.models.runners import KerasRunner, threads
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "keras", "litert")
-ENV_VAR = "VIDCORE_ENGINE"
+ENGINES = settings.ENGINES
+ENV_VAR = settings.ENGINE
 CHOICES_FILE = "choices.json"
-# Bump when the conversion changes: older converted files are rebuilt.
-CONVERSION_FORMAT = 1
-# float32 LiteRT reorders float32 sums: Lite0 features (up to about 5) agreed to 1.5e-5.
-# A converter that broke something would be off by far more than this.
-GUARD_MAX_ABS = 1e-3
-MEASURE_BATCH, MEASURE_CALLS = 32, 3
-LITERT_BATCH = 8  # frames per interpreter call (the tail of a call is zero-padded)
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
-             "amx_bf16", "amx_tile", "avx_vnni", "neon", "asimd")
+MEASURE_CALLS = 3
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,8 @@ class Choice:
 
     Attributes:
         engine: ``"keras"`` or ``"litert"``.
-        precision: what it computes in: ``"float32"`` or ``"bfloat16"``.
+        precision: what it computes in: ``"float32"`` or ``"bfloat16"`` (``"unsettled"``
+            for a pending choice whose candidates differ).
         source: ``"measured"`` (now), ``"remembered"`` (an earlier measurement on this
             machine key), ``"override"`` (``$VIDCORE_ENGINE`` or a pinned spec) or
             ``"only"`` (one engine was eligible).
@@ -103,11 +101,7 @@ def requested(engine: str = "auto") -> str:
     names one (a bad value there is an InputError that names the variable)."""
     if check(engine) != "auto":
         return engine
-    forced = os.environ.get(ENV_VAR, "").strip()
-    if forced and forced not in ENGINES:
-        raise InputError(f"{ENV_VAR}={forced!r} is not an engine: use one of "
-                         f"{', '.join(ENGINES)}, or unset it")
-    return forced or "auto"
+    return settings.engine()
 
 
 def litert_available() -> bool:
@@ -119,45 +113,18 @@ def litert_available() -> bool:
     return True
 
 
-def _version(*names: str) -> str:
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "none"
-
-
 @functools.cache
-def cpu_key(cpuinfo: str = "/proc/cpuinfo") -> str:
+def cpu_key(cpuinfo: str = cpu.CPUINFO) -> str:
     """What about this CPU decides which engine is fastest: model name, usable threads
-    and the vector/matrix flags among ``CPU_FLAGS`` (Linux; elsewhere just threads)."""
-    name, flags = "unknown", set()
-    try:
-        text = Path(cpuinfo).read_text(errors="replace")
-    except OSError:
-        text = ""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name" and name == "unknown":
-            name = value.strip()
-        elif key.strip() in ("flags", "Features") and not flags:
-            flags = set(value.split())
-    return f"{name}|{threads()} threads|{' '.join(f for f in CPU_FLAGS if f in flags)}"
-
-
-def threads() -> int:
-    """CPU threads this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    and the vector/matrix flags among ``cpu.FLAGS`` (Linux; elsewhere just threads)."""
+    name = cpu.cpu_info(cpuinfo)[0]
+    return f"{name}|{threads()} threads|{' '.join(cpu.cpu_flags(cpuinfo))}"
 
 
 def machine_key(backbone: str, weights_id: str, precision: str) -> str:
     """The key of a remembered choice: CPU, library versions, backbone and weights."""
-    versions = (f"tf {_version('tensorflow-cpu', 'tensorflow')}|keras {_version('keras')}"
-                f"|litert {_version('ai-edge-litert')}")
+    versions = (f"tf {library_version('tensorflow-cpu', 'tensorflow')}"
+                f"|keras {library_version('keras')}|litert {library_version('ai-edge-litert')}")
     return f"{cpu_key()}|{versions}|{backbone}@{weights_id}|precision {precision}"
 
 
@@ -250,7 +217,7 @@ def choose(spec, measure: bool = True) -> Choice:
 
 def _single_reason(spec, engine: str) -> tuple[str, str]:
     if engine != "auto":
-        forced = os.environ.get(ENV_VAR, "").strip() == engine and spec.engine == "auto"
+        forced = settings.engine() == engine and spec.engine == "auto"
         return "override", f"{ENV_VAR}={engine}" if forced else f"engine {engine} pinned"
     if spec.weights is None:
         return "only", "random weights: nothing stable to convert, so Keras"
@@ -274,8 +241,8 @@ def _remembered_or_measured(spec, pairs, keras_precision: str, measure: bool) ->
         return Choice(engine, precision, "remembered", _measured_reason(known["figures"]),
                       known["figures"])
     if not measure:
-        return Choice("auto", keras_precision, "pending", "measured on the backbone's first "
-                      f"use here: {' vs '.join(names)}")
+        return Choice("auto", _settled_precision(pairs), "pending",
+                      f"measured on the backbone's first use here: {' vs '.join(names)}")
     figures, runners = _measure(spec, pairs)
     figures = {name: round(fps, 1) for name, fps in figures.items()}
     winner = max(figures, key=figures.get)
@@ -284,6 +251,13 @@ def _remembered_or_measured(spec, pairs, keras_precision: str, measure: bool) ->
     remember(key, {"winner": winner, "figures": figures, "measured_at": time.time()})
     engine, precision = names[winner]
     return Choice(engine, precision, "measured", _measured_reason(figures), figures)
+
+
+def _settled_precision(pairs) -> str:
+    """The precision every candidate computes in, or ``"unsettled"`` when they differ
+    (the measurement decides it)."""
+    precisions = {precision for _, precision in pairs}
+    return precisions.pop() if len(precisions) == 1 else "unsettled"
 
 
 def _measured_reason(figures: dict) -> str:
@@ -298,34 +272,13 @@ def describe(choice: Choice) -> str:
     return f"{what} ({choice.reason})"
 
 
-def default_report() -> dict:
-    """The default backbone's engine on this machine, without measuring (doctor, Home):
-    ``{"backbone", "engine", "precision", "source", "reason", "figures", "line"}``."""
-    from vidcore.features import FeatureSpec
-
-    spec = FeatureSpec()
-    try:
-        choice = choose(spec, measure=False)
-    except (InputError, WeightsError) as err:
-        return {"backbone": spec.backbone, "engine": None, "precision": None,
-                "source": "error", "reason": str(err), "figures": {}, "line": str(err)}
-    return {"backbone": spec.backbone, **choice.to_dict(), "line": describe(choice)}
-
-
 # ---------------------------------------------------------------- remembered choices
-
-
-def engines_dir() -> Path:
-    """``<weights dir>/engines``: converted models and remembered choices."""
-    from vidcore.models.efficientnet_lite import weights_dir
-
-    return weights_dir() / "engines"
 
 
 def read_choices() -> dict:
     """Every remembered choice (an unreadable file reads as none: it is re-measured)."""
     try:
-        data = json.loads((engines_dir() / CHOICES_FILE).read_text())
+        data = json.loads((settings.engines_dir() / CHOICES_FILE).read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -336,9 +289,9 @@ def remember(key: str, record: dict) -> None:
     data = {**read_choices(), key: record}
     text = json.dumps(data, indent=2, sort_keys=True)
     try:
-        replace_via_temp(engines_dir() / CHOICES_FILE, lambda tmp: tmp.write_text(text))
+        replace_via_temp(settings.engines_dir() / CHOICES_FILE, lambda tmp: tmp.write_text(text))
     except OSError as err:
-        log.warning("cannot remember the engine choice in %s: %s", engines_dir(), err)
+        log.warning("cannot remember the engine choice in %s: %s", settings.engines_dir(), err)
 
 
 def measure_runners(runners: dict, frames: np.ndarray, calls: int = MEASURE_CALLS) -> dict:
@@ -354,197 +307,6 @@ def measure_runners(runners: dict, frames: np.ndarray, calls: int = MEASURE_CALL
             run(frames)
             best[name] = max(best[name], len(frames) / (time.perf_counter() - start))
     return best
-
-
-@functools.cache
-def guard_frames(size: int = 224, count: int = MEASURE_BATCH) -> np.ndarray:
-    """``count`` rendered demo frames at ``size``: real pictures (figures, scenes, edges)
-    for the guard and the measurement, deterministic, no file needed."""
-    import cv2
-
-    from vidcore.data.demo import DEMO_CLASSES, render_clip
-
-    frames = []
-    for i in range(count):
-        clip = render_clip(DEMO_CLASSES[i % len(DEMO_CLASSES)], 1 + i % 25, 1, size="tiny")
-        frames.append(cv2.resize(clip[(7 * i) % len(clip)], (size, size),
-                                 interpolation=cv2.INTER_AREA))
-    return np.stack(frames)
-
-
-# ---------------------------------------------------------------- Keras
-
-
-class KerasRunner:
-    """A Keras backbone copy (folded, in ``precision``) behind a compiled graph call.
-
-    ``tf.function`` calls are thread-safe, so one runner serves every thread.
-    """
-
-    engine = "keras"
-
-    def __init__(self, model, size: int, fold: bool = True, precision: str = "float32"):
-        import tensorflow as tf
-
-        from vidcore.models.folding import inference_model
-
-        self.precision = precision
-        self.model = inference_model(model, fold, precision)
-        # A compiled graph call is 1.5-2x faster than eager or model.predict on CPU;
-        # the None batch dimension keeps one trace for full and partial batches.
-        sig = [tf.TensorSpec([None, size, size, 3], tf.uint8)]
-        self._infer = tf.function(
-            lambda x: tf.cast(self.model(x, training=False), tf.float32),
-            input_signature=sig, reduce_retracing=True)
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Features of a batch of uint8 frames."""
-        return self._infer(batch).numpy()
-
-
-# ---------------------------------------------------------------- LiteRT
-
-
-class LiteRTRunner:
-    """A converted float32 backbone on LiteRT's interpreter (XNNPACK on CPU).
-
-    An interpreter holds its tensors and must not be entered by two threads at once, so
-    calls take a lock: XNNPACK already spreads one call over every core, so threads
-    waiting their turn lose nothing on a small machine, and the app's sessions share
-    one runner safely. Frames go in ``batch`` at a time, the last chunk zero-padded
-    (resizing the input re-plans the graph).
-    """
-
-    engine = "litert"
-    precision = "float32"
-    model = None  # no Keras model behind it
-
-    def __init__(self, path: Path, batch: int = LITERT_BATCH, num_threads: int | None = None):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.path, self.batch = path, batch
-        self._lock = threading.Lock()
-        # It announces its XNNPACK delegate on descriptor 2 (C++); keep CLI stderr clean.
-        with _quiet_native_stderr():
-            self._interp = Interpreter(model_path=str(path),
-                                       num_threads=num_threads or threads())
-            detail = self._interp.get_input_details()[0]
-            self._input, self._shape = detail["index"], list(detail["shape"])
-            self._output = self._interp.get_output_details()[0]["index"]
-            self._interp.resize_tensor_input(self._input, [batch, *self._shape[1:]])
-            self._interp.allocate_tensors()
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """Features of a batch of uint8 frames, float32."""
-        out = []
-        with self._lock:
-            for i in range(0, len(frames), self.batch):
-                chunk = frames[i:i + self.batch].astype(np.float32)
-                pad = self.batch - len(chunk)
-                if pad:
-                    chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]),
-                                                            np.float32)])
-                self._interp.set_tensor(self._input, chunk)
-                self._interp.invoke()
-                out.append(self._interp.get_tensor(self._output)[:len(chunk) - pad].copy())
-        return np.concatenate(out)
-
-
-def _quiet_native_stderr():
-    from vidcore.quiet_tf import _native_stderr_silenced
-
-    return contextlib.nullcontext() if os.environ.get("VIDCORE_DEBUG") else \
-        _native_stderr_silenced()
-
-
-def converted_path(backbone: str, weights_id: str) -> Path:
-    """Where the LiteRT float32 conversion of a backbone's weights is cached."""
-    return engines_dir() / f"{backbone}__{weights_id}__f32.tflite"
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
-
-
-def _expected(weights_id: str) -> dict:
-    return {"format": CONVERSION_FORMAT, "weights_id": weights_id}
-
-
-def cached_conversion(path: Path, weights_id: str) -> dict | None:
-    """The sidecar record of a valid cached conversion, or None (missing, damaged, or
-    from other weights or an older conversion)."""
-    from vidcore.models.efficientnet_lite import sha256_file
-
-    try:
-        record = json.loads(_sidecar(path).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or any(record.get(k) != v
-                                           for k, v in _expected(weights_id).items()):
-        return None
-    try:
-        return record if record.get("sha256") == sha256_file(path) else None
-    except OSError:
-        return None
-
-
-def convert(model, path: Path, weights_id: str, size: int) -> dict:
-    """Convert a float32 Keras backbone to LiteRT, guard it, and cache it at ``path``.
-
-    The folded float32 copy is converted (what Keras runs, less the batch norms); its
-    features on ``guard_frames`` must match the Keras float32 copy's within
-    ``GUARD_MAX_ABS`` or nothing is cached and the engine is refused.
-
-    Returns:
-        The sidecar record (sha256, guard figures, TensorFlow version).
-
-    Raises:
-        WeightsError: the guard failed, or the folder cannot be written.
-    """
-    import io
-
-    import tensorflow as tf
-
-    keras_runner = KerasRunner(model, size, fold=True, precision="float32")
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras_runner.model)
-    with contextlib.redirect_stdout(io.StringIO()):  # it prints every captured variable
-        blob = converter.convert()
-    try:
-        replace_via_temp(path, lambda tmp: tmp.write_bytes(blob))
-        frames = guard_frames(size)
-        diff = float(np.abs(LiteRTRunner(path)(frames) - keras_runner(frames)).max())
-        if diff > GUARD_MAX_ABS:
-            path.unlink(missing_ok=True)
-            raise WeightsError(f"the LiteRT conversion of this backbone differs from Keras "
-                               f"float32 by {diff:.2e} (bound {GUARD_MAX_ABS:g}): set "
-                               f"{ENV_VAR}=keras")
-        from vidcore.models.efficientnet_lite import sha256_file
-
-        record = {**_expected(weights_id), "sha256": sha256_file(path), "file": path.name,
-                  "guard_max_abs_diff": diff, "guard_frames": len(frames),
-                  "tensorflow": _version("tensorflow-cpu", "tensorflow")}
-        replace_via_temp(_sidecar(path), lambda tmp: tmp.write_text(json.dumps(record,
-                                                                               indent=2)))
-    except OSError as err:
-        raise WeightsError(f"cannot write the converted model to {path.parent}: "
-                           f"{err.strerror}; set VIDCORE_WEIGHTS_DIR to a writable "
-                           "folder") from err
-    log.info("converted %s for LiteRT (guard: max abs difference %.2e)", path.name, diff)
-    return record
-
-
-def litert_runner(spec, size: int, build_model) -> LiteRTRunner:
-    """A LiteRT runner for ``spec``, converting (with ``build_model()``, which imports
-    TensorFlow) only when the cache is missing or damaged."""
-    from vidcore.models.backbones import weights_fingerprint
-
-    weights_id = weights_fingerprint(spec.backbone, spec.weights)
-    path = converted_path(spec.backbone, weights_id)
-    if cached_conversion(path, weights_id) is None:
-        if path.exists():
-            log.warning("converted model %s is missing or damaged; rebuilding", path)
-        convert(build_model(), path, weights_id, size)
-    return LiteRTRunner(path)
 
 
 # ---------------------------------------------------------------- building

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from vidcore.atomic import replace_via_temp
-from vidcore.models.heads import Scaling, pad_sequences
+from vidcore.models.scaling import Scaling, pad_sequences
 
 FRAME_LOSS_WEIGHT = 0.5  # the temporal head's per-frame output is an auxiliary task
 

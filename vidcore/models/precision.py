@@ -13,31 +13,21 @@ bit-stable float32 features on every machine, or to compare.
 
 from __future__ import annotations
 
-import functools
-import os
-from pathlib import Path
-
+from vidcore import settings
 from vidcore.errors import InputError
+from vidcore.models import cpu
 
-PRECISIONS = ("auto", "float32", "bfloat16")
-ENV_VAR = "VIDCORE_PRECISION"
+PRECISIONS = settings.PRECISIONS
+ENV_VAR = settings.PRECISION
 # /proc/cpuinfo flags of CPUs that compute bfloat16 natively (AVX512 or AMX).
 BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 SHORT = {"float32": "f32", "bfloat16": "bf16"}
 
 
-@functools.cache
-def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+def cpu_has_bfloat16(cpuinfo: str = cpu.CPUINFO) -> bool:
     """True when the CPU computes bfloat16 natively (read from Linux's /proc/cpuinfo;
     False elsewhere, where vidcore cannot tell)."""
-    try:
-        text = Path(cpuinfo).read_text(errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return bool(BF16_FLAGS & set(line.split(":", 1)[-1].split()))
-    return False
+    return bool(BF16_FLAGS & cpu.cpu_info(cpuinfo)[1])
 
 
 def check(precision: str) -> str:
@@ -55,9 +45,7 @@ def requested(precision: str) -> str:
         InputError: an unknown precision, here or in ``$VIDCORE_PRECISION``.
     """
     if check(precision) == "auto":
-        forced = os.environ.get(ENV_VAR, "").strip()
-        if forced:
-            return check(forced)
+        return settings.precision()
     return precision
 
 

@@ -16,13 +16,14 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
+from vidcore.data.splits import check_honest_split
 from vidcore.errors import InputError
 from vidcore.workspace import store
 from vidcore.workspace.archive import export_zip, manifest_in_zip, name_from_zip
 from vidcore.workspace.config import check_class_name, check_dataset_name, home, limits
 from vidcore.workspace.cutting import cut_video
 from vidcore.workspace.edits import clip_table, delete_class, delete_clip, move_clip, rename_class
-from vidcore.workspace.readiness import check_honest_split, readiness
+from vidcore.workspace.readiness import readiness
 from vidcore.workspace.store import create, delete, list_names, resolve_dataset
 from vidcore.workspace.uploads import Batch, open_zip, stage_path, stage_stream, stage_zip
 

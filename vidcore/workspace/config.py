@@ -1,20 +1,18 @@
 """Where the workspace lives, what a name may be, and the limits on what users add.
 
-Every limit can be set by an environment variable (the page and ``vidcore dataset ls``
-state the values in force), so a shared server can be tightened without code.
+Every limit can be set by an environment variable (``vidcore.settings.LIMITS``; the page
+and ``vidcore dataset ls`` state the values in force), so a shared server can be
+tightened without code.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
+from vidcore import settings
 from vidcore.errors import InputError
 
-HOME_ENV = "VIDCORE_HOME"
-REPO = Path(__file__).resolve().parents[2]
 MANIFEST = "vidcore-dataset.json"
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # Class names become folder names: word characters, spaces and dashes only (no dot,
@@ -48,35 +46,16 @@ class Limits:
                 f"{self.zip_entries} entries a zip, {self.cut_pieces} pieces a cut")
 
 
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InputError(f"{name} must be a whole number, got {text!r}") from None
-    if value <= 0:
-        raise InputError(f"{name} must be positive, got {value}")
-    return value
-
-
 def limits() -> Limits:
     """The limits in force (``VIDCORE_MAX_FILE_MB``, ``VIDCORE_MAX_UPLOAD_MB``,
     ``VIDCORE_MAX_CLIPS``, ``VIDCORE_MAX_ZIP_ENTRIES``, ``VIDCORE_MAX_CUT_PIECES``)."""
-    return Limits(
-        file_bytes=_env_int("VIDCORE_MAX_FILE_MB", 200) * MB,
-        upload_bytes=_env_int("VIDCORE_MAX_UPLOAD_MB", 1000) * MB,
-        clips=_env_int("VIDCORE_MAX_CLIPS", 5000),
-        zip_entries=_env_int("VIDCORE_MAX_ZIP_ENTRIES", 10000),
-        cut_pieces=_env_int("VIDCORE_MAX_CUT_PIECES", 500),
-    )
+    return Limits(file_bytes=settings.limit("file_mb") * MB,
+                  upload_bytes=settings.limit("upload_mb") * MB,
+                  clips=settings.limit("clips"), zip_entries=settings.limit("zip_entries"),
+                  cut_pieces=settings.limit("cut_pieces"))
 
 
-def home() -> Path:
-    """The workspace folder: ``$VIDCORE_HOME`` or ``workspace/`` in the checkout."""
-    env = os.environ.get(HOME_ENV, "").strip()
-    return Path(env).expanduser().absolute() if env else REPO / "workspace"
+home = settings.workspace_home  # ``$VIDCORE_HOME`` or ``workspace/`` in the project folder
 
 
 def check_dataset_name(name: str) -> str:

@@ -1,6 +1,6 @@
 """Is a dataset ready for an honest split? Per class clips and groups, and what to do.
 
-``check_honest_split`` is the rule training enforces on every dataset (a class whose
+The rule training enforces on every dataset is ``vidcore.data.splits`` (a class whose
 clips all sit on one side of the split, or a group on both sides, cannot be trained
 and tested honestly); ``readiness`` adds the advice a user building a dataset needs
 (recordings per class, class imbalance), each finding with what to do about it.
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidcore.data.index import VideoIndex, load_index
+from vidcore.data.splits import GOOD_GROUPS, check_honest_split, recordings
 from vidcore.data.video import is_video_file
 from vidcore.errors import DatasetError, VidcoreError
 
-GOOD_GROUPS = 3  # train, validation and test each get a recording of every class
 IMBALANCE = 3.0  # largest class / smallest class above this is worth fixing
 
 
@@ -41,70 +41,18 @@ class Finding:
         return dict(self.__dict__)
 
 
-def _recordings(n: int) -> str:
-    return f"{n} recording" + ("" if n == 1 else "s")
-
-
-def split_problems(index: VideoIndex) -> list[str]:
-    """Why the index's split is not honest (empty when it is)."""
-    problems = []
-    leaking = index.leaking_groups()
-    if leaking:
-        problems.append(f"{len(leaking)} groups have clips on both sides of the split "
-                        f"(e.g. {', '.join(leaking[:3])}), so test accuracy would be inflated")
-    counts = index.counts()
-    for name in index.classes:
-        for side in ("train", "test"):
-            if counts[name][side] == 0:
-                groups = len({r.group for r in index.records if r.class_name == name})
-                problems.append(f"class {name} has no {side} clips (its clips come from "
-                                f"{_recordings(groups)}; a split keeps a recording on one side)")
-    return problems
-
-
-def check_honest_split(index: VideoIndex) -> None:
-    """Refuse a dataset that cannot be split honestly.
-
-    Raises:
-        DatasetError: names every problem and what to do.
-    """
-    problems = split_problems(index)
-    if problems:
-        raise DatasetError("this dataset cannot be split honestly: " + "; ".join(problems)
-                           + ". Add clips from more recordings (at least 2 per class, "
-                           f"{GOOD_GROUPS} to validate too) or fix the split lists")
-
-
-def check_split_of(config) -> None:
-    """``check_honest_split`` on the dataset a ``TrainConfig`` names, before a run starts.
-
-    Called by ``train`` and the Train page's launcher, so a refusal leaves no failed run
-    behind. A dataset that does not load at all is left to training, whose run then
-    records the reason (as for any other failure of a started run).
-
-    Raises:
-        DatasetError: the dataset loads but its split is not honest (says why).
-    """
-    try:
-        index = load_index(config.dataset, config.format, config.split, config.splits,
-                           config.test_fraction, config.split_seed)
-    except VidcoreError:
-        return
-    check_honest_split(index)
-
-
 def _class_findings(name: str, clips: int, groups: int) -> list[Finding]:
     if clips == 0:
         return [Finding("blocking", f"{name} has no clips",
                         f"add clips to {name}, or delete the class", name)]
     if groups < 2:
         return [Finding("blocking",
-                        f"{name} has {clips} clips from {_recordings(groups)}: a split keeps a "
+                        f"{name} has {clips} clips from {recordings(groups)}: a split keeps a "
                         "recording on one side, so it cannot be both trained and tested",
                         f"add clips from at least {GOOD_GROUPS - groups} more recordings", name)]
     if groups < GOOD_GROUPS:
         return [Finding("warning",
-                        f"{name} has {clips} clips from {_recordings(groups)}: validation "
+                        f"{name} has {clips} clips from {recordings(groups)}: validation "
                         "will have none of it",
                         f"add clips from at least {GOOD_GROUPS - groups} more recording", name)]
     return []

@@ -1,144 +1,34 @@
-"""Frame features: a streaming extraction pipeline and the on-disk feature store.
+"""The streaming extraction pipeline: decode on threads, embed in batches, store.
 
-Store format (one folder per feature spec, one file per video)::
-
-    <store>/<backbone>__<weights id>__<precision>__<sampler>/spec.json
-    <store>/<backbone>__<weights id>__<precision>__<sampler>/<k[:2]>/<k>.npz   one video
-    <store>/<backbone>__<weights id>__<precision>__<sampler>/<k[:2]>/<k>.failed.json
-                                                          (why it could not be read)
-
-``<precision>`` is the one the backbone really computes in (``f32`` or ``bf16``, see
-``vidcore.models.precision``), so features of the two never mix. The engine
-(``vidcore.models.engines``) is not in the key: LiteRT computes in float32 only, and
-its float32 features equal Keras float32's to about 1e-5 (every conversion is guarded
-at 1e-3, float16 storage rounds at about 2e-3), so the two share ``f32`` folders,
-while bfloat16 (off by up to 0.27) keeps its own.
-
-``k`` hashes the video's absolute path, size and mtime, so an edited video is
-recomputed. Why one ``.npz`` per video: each entry is written to a temporary file
-in the same folder and renamed into place, which is atomic on POSIX. A reader never
-sees half an entry, a ``kill -9`` loses at most the videos in flight, and two
-processes extracting into one store need no lock: they may both compute a video,
-and whichever rename lands last leaves an identical, complete file.
+``extract`` fills the store, ``load_features`` reads it back (extracting what is
+missing), ``video_features`` embeds one video without the store (predictions), and
+``backbone_runner`` is the reusable backbone they run on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
 import time
-import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from vidcore.atomic import write_with
-from vidcore.data.sampling import Sampler, UniformSampler, describe, sampler_from_config
-from vidcore.data.video import Frames, VideoInfo, read_frames, resize_frame
-from vidcore.errors import InputError, VidcoreError
+from vidcore.data.info import VideoInfo
+from vidcore.data.sampling import Sampler
+from vidcore.data.video import Frames, read_frames, resize_frame
+from vidcore.errors import VidcoreError
+from vidcore.features.spec import FeatureSpec, VideoFeatures
+from vidcore.features.store import FeatureStore, open_store
 
 log = logging.getLogger(__name__)
 
-ENTRY_KEYS = ("features", "timestamps", "frame_ids")
-TEMP_PREFIX = ".tmp-"  # doctor and remove_stale_temps look for it
-STALE_TEMP_SECONDS = 3600  # temp files older than this were left by a killed process
 Progress = Callable[[dict], None]
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """Which features: a backbone, its weights, a frame sampler and a precision.
-
-    Attributes:
-        backbone: registry name (see ``vidcore.models.backbones``).
-        weights: ``"imagenet"``, ``None`` (random, for tests) or a weights file path.
-        sampler: which frames of each video.
-        precision: ``"auto"`` (bfloat16 where the CPU and backbone allow, else
-            float32), ``"float32"`` or ``"bfloat16"``; see ``vidcore.models.precision``.
-        flip: test-time augmentation: each frame's features are the mean of the frame's
-            and its horizontal mirror's (twice the backbone cost; stored apart).
-    """
-
-    backbone: str = "efficientnet_lite0"
-    weights: str | None = "imagenet"
-    sampler: Sampler = UniformSampler(8)
-    precision: str = "auto"
-    engine: str = "auto"
-    flip: bool = False
-
-    def to_dict(self) -> dict:
-        """Plain dict for JSON (``flip`` only when set, so older specs read the same)."""
-        data = {"backbone": self.backbone, "weights": self.weights,
-                "sampler": self.sampler.config(), "precision": self.precision,
-                "engine": self.engine}
-        return {**data, "flip": True} if self.flip else data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> FeatureSpec:
-        """Inverse of ``to_dict``."""
-        return cls(data["backbone"], data.get("weights", "imagenet"),
-                   sampler_from_config(data["sampler"]), data.get("precision", "auto"),
-                   data.get("engine", "auto"), bool(data.get("flip", False)))
-
-    def engine_choice(self):
-        """The engine and precision the backbone runs on here (``vidcore.models.engines``:
-        measured once per machine, then remembered; ``$VIDCORE_ENGINE`` overrides)."""
-        from vidcore.models import engines
-
-        return engines.choose(self)
-
-    def compute_precision(self) -> str:
-        """The precision the backbone really computes in on this machine."""
-        return self.engine_choice().precision
-
-    def pinned(self) -> FeatureSpec:
-        """This spec with ``"auto"`` replaced by the engine and precision this machine
-        runs, for work handed to other machines (whose CPUs may choose otherwise)."""
-        choice = self.engine_choice()
-        return replace(self, precision=choice.precision, engine=choice.engine)
-
-    def folder_name(self) -> str:
-        """Store sub-folder: readable, and unique for backbone, weights, precision and
-        sampler."""
-        from vidcore.models.backbones import weights_fingerprint
-        from vidcore.models.precision import SHORT
-
-        sampler = json.dumps(self.sampler.config(), sort_keys=True)
-        slug = describe(self.sampler).replace(", ", "-").replace(" ", "")
-        digest = hashlib.sha1(sampler.encode()).hexdigest()[:6]
-        weights_id = weights_fingerprint(self.backbone, self.weights)
-        # Precision, not engine: float32 LiteRT and float32 Keras agree to ~1e-5 (below
-        # the float16 the store keeps), so they share a folder; bfloat16 differs, apart.
-        compute = SHORT[self.compute_precision()]
-        # Flip-averaged features differ from plain ones: their own folder (plain keeps
-        # its old name, so existing stores stay valid).
-        tta = "__flip" if self.flip else ""
-        return f"{self.backbone}__{weights_id}__{compute}__{slug}-{digest}{tta}"
-
-
-@dataclass(frozen=True)
-class VideoFeatures:
-    """Features of the sampled frames of one video, in temporal order.
-
-    Attributes:
-        features: float16 (T, D).
-        timestamps: seconds, float64 (T,).
-        frame_ids: int64 (T,).
-    """
-
-    features: np.ndarray
-    timestamps: np.ndarray
-    frame_ids: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.frame_ids)
 
 
 @dataclass
@@ -161,101 +51,6 @@ class ExtractSummary:
     def to_dict(self) -> dict:
         """Plain dict for JSON (``frames_per_second`` included)."""
         return {**asdict(self), "frames_per_second": round(self.frames_per_second, 2)}
-
-
-def default_store_dir() -> Path:
-    """``$VIDCORE_STORE`` or ``<repo>/features``."""
-    env = os.environ.get("VIDCORE_STORE")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "features"
-
-
-def video_key(path: str | os.PathLike) -> str:
-    """Identity of a video file: its absolute path, size and modification time."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    return hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
-
-
-class FeatureStore:
-    """The on-disk features of one ``FeatureSpec``."""
-
-    def __init__(self, root: str | os.PathLike | None, spec: FeatureSpec):
-        self.spec = spec
-        self.root = Path(root) if root else default_store_dir()
-        self.folder = self.root / spec.folder_name()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            spec_file = self.folder / "spec.json"
-            if not spec_file.exists():
-                text = json.dumps(spec.to_dict(), indent=2).encode()
-                write_with(spec_file, lambda f: f.write(text), TEMP_PREFIX)
-        except OSError as err:
-            raise InputError(f"cannot write the feature store at {self.folder}: "
-                             f"{err.strerror}; choose another folder with --store") from err
-
-    def _entry(self, key: str, suffix: str = ".npz") -> Path:
-        return self.folder / key[:2] / f"{key}{suffix}"
-
-    def get(self, path) -> VideoFeatures | None:
-        """The stored features of a video, or None (a damaged entry counts as absent)."""
-        entry = self._entry(video_key(path))
-        try:
-            with np.load(entry, allow_pickle=False) as data:
-                feats = VideoFeatures(*(data[k] for k in ENTRY_KEYS))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
-            log.warning("damaged feature entry %s (%s): it will be recomputed", entry, err)
-            return None
-        return feats if _valid(feats) else None
-
-    def put(self, path, feats: VideoFeatures) -> None:
-        """Store a video's features atomically; clears an earlier failure note."""
-        key = video_key(path)
-        arrays = {"features": feats.features.astype(np.float16),
-                  "timestamps": feats.timestamps, "frame_ids": feats.frame_ids}
-        try:
-            write_with(self._entry(key), lambda f: np.savez(f, **arrays), TEMP_PREFIX)
-        except OSError as err:  # disk full, read-only, quota: stop with what to do
-            raise InputError(
-                f"cannot write to the feature store {self.folder}: {err.strerror or err}; "
-                "free some space or choose another folder with --store (what is stored "
-                "so far is intact and will be reused)") from err
-        self._entry(key, ".failed.json").unlink(missing_ok=True)
-
-    def failure(self, path) -> str | None:
-        """The recorded reason a video could not be read, or None."""
-        try:
-            return json.loads(self._entry(video_key(path), ".failed.json").read_text())["reason"]
-        except (OSError, ValueError, KeyError):
-            return None
-
-    def put_failure(self, path, reason: str) -> None:
-        """Remember that a video could not be read (so re-runs skip it quickly)."""
-        text = json.dumps({"path": str(path), "reason": reason}).encode()
-        write_with(self._entry(video_key(path), ".failed.json"), lambda f: f.write(text),
-                   TEMP_PREFIX)
-
-    def remove_stale_temps(self) -> int:
-        """Delete temp files left by killed processes; return how many."""
-        now, removed = time.time(), 0
-        for tmp in self.folder.glob(f"**/{TEMP_PREFIX}*"):
-            try:
-                if now - tmp.stat().st_mtime > STALE_TEMP_SECONDS:
-                    tmp.unlink()
-                    removed += 1
-            except OSError:
-                continue
-        return removed
-
-
-def _valid(feats: VideoFeatures) -> bool:
-    n = len(feats.frame_ids)
-    return (feats.features.ndim == 2 and feats.features.shape[0] == n == len(feats.timestamps)
-            and n > 0 and bool(np.isfinite(feats.features).all()))
-
-
-# ---------------------------------------------------------------- the pipeline
 
 
 class _Backbone:
@@ -346,7 +141,8 @@ class _Batcher:
         return done
 
 
-def _reporter(progress: Progress | None, total: int, start: float):
+def reporter(progress: Progress | None, total: int, start: float):
+    """``report(done, frames)``: calls ``progress`` with counts, rate and time left."""
     def report(done: int, frames: int):
         if progress is None:
             return
@@ -390,12 +186,12 @@ def extract(
         An ``ExtractSummary``.
     """
     start = time.perf_counter()
-    store = FeatureStore(store_dir, spec)
+    store = open_store(store_dir, spec)  # settles the engine (may measure, once a machine)
     store.remove_stale_temps()
     paths = [Path(p) for p in dict.fromkeys(str(p) for p in paths)]
     summary = ExtractSummary(videos=len(paths), store=str(store.folder))
     todo = _triage(paths, store, summary)
-    report = _reporter(progress, len(paths), start)
+    report = reporter(progress, len(paths), start)
     report(summary.cached + len(summary.failed), 0)
     if todo:
         _run_pipeline(todo, store, summary, batch_size, workers, report, should_stop, model)
@@ -497,7 +293,7 @@ def load_features(
     """
     summary = extract(paths, spec, store_dir, progress=progress, should_stop=should_stop,
                       **extract_options)
-    store = FeatureStore(store_dir, spec)
+    store = open_store(store_dir, spec)
     out = []
     for path in paths:
         try:
@@ -540,19 +336,3 @@ def backbone_runner(
         fold: fold batch norms into convolutions (faster, same features to ~1e-5).
     """
     return _Backbone(spec, model, lazy, fold)
-
-
-def entry_files(folder: Path) -> list[Path]:
-    """The feature entries of one feature-set folder (temp files excluded)."""
-    return [p for p in folder.glob("*/*.npz") if not p.name.startswith(".")]
-
-
-def store_usage(store_dir: str | os.PathLike | None = None) -> list[dict]:
-    """Feature sets in a store: spec, number of videos, bytes on disk."""
-    root = Path(store_dir) if store_dir else default_store_dir()
-    rows = []
-    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
-        files = entry_files(folder)
-        rows.append({"folder": folder.name, "videos": len(files),
-                     "bytes": sum(f.stat().st_size for f in files)})
-    return rows
