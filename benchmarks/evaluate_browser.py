@@ -27,15 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from scripts.scale_world import make_evaluated_run, make_ucf_tree  # noqa: E402
-from scripts.screenshots import (  # noqa: E402
-    cell_centre,
-    free_port,
-    launch,
-    shoot,
-    start_server,
-    stop_server,
-    wait_healthy,
-)
+from tests.web import cell_centre, chromium, serve, shoot  # noqa: E402
 from vidcore.models.cpu import flags_line  # noqa: E402
 
 LONGTASKS = """
@@ -93,8 +85,6 @@ def click_a_cell(page, report: dict, shown: list[str]) -> dict:
 
 def measure(classes: int, tmp: Path, shots: Path | None) -> dict:
     """Build the world of ``classes`` classes, serve it, measure Evaluate in Chromium."""
-    from playwright.sync_api import sync_playwright
-
     from vidcore import confusion, runs, tables
 
     root = make_ucf_tree(tmp / f"c{classes}", classes, 132 * classes)
@@ -104,79 +94,62 @@ def measure(classes: int, tmp: Path, shots: Path | None) -> dict:
     report = runs.read_json(run / runs.REPORT)
     frame = tables.confusion_frame(report, report["primary"])
     shown = confusion.focus_classes(frame, confusion.default_focus(classes))
-    port = free_port()
     env = {"VIDCORE_RUNS": str(runs_dir), "VIDCORE_STORE": str(tmp / "store")}
-    proc = start_server(env, port, tmp / f"server{classes}.log")
     result = {"classes": classes, "test_clips": report["num_videos"],
               "default_view": f"{len(shown)} classes"}
-    try:
-        wait_healthy(port, proc)
-        url = f"http://127.0.0.1:{port}/evaluate"
-        with sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.add_init_script(LONGTASKS)
-            for attempt in ("first", "again"):  # first: the server's first run of the page
-                result[f"open_{attempt}_s"] = round(timed(page, lambda: page.goto(url), 3), 2)
-                page.wait_for_timeout(1000)  # tasks still queued after the charts show
-                result[f"open_{attempt}_longest_task_ms"] = round(longest_task(page)[0])
-            if shots:
-                shoot(page, shots / f"evaluate-{classes}.png")
-                longest_task(page)
-            result["click"] = click_a_cell(page, report, shown)
-            page.wait_for_timeout(1000)
-            result["click_longest_task_ms"] = round(longest_task(page)[0])
-            mode = page.locator(BUTTON, has_text="mode vote").first
-            result["switch_aggregator_s"] = round(timed(page, mode.click, 3), 2)
-            page.wait_for_timeout(1000)
-            result["switch_longest_task_ms"] = round(longest_task(page)[0])
-            full = page.locator(BUTTON, has_text="All classes").first
-            result["full_matrix_s"] = round(timed(page, full.click, 3), 2)
-            page.wait_for_timeout(1000)
-            result["full_matrix_longest_task_ms"] = round(longest_task(page)[0])
-            if shots:
-                shoot(page, shots / f"evaluate-{classes}-all.png")
-            browser.close()
-    finally:
-        stop_server(proc)
+    with serve(env, tmp / f"server{classes}.log") as server, chromium() as browser:
+        url = f"{server.url}/evaluate"
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.add_init_script(LONGTASKS)
+        for attempt in ("first", "again"):  # first: the server's first run of the page
+            result[f"open_{attempt}_s"] = round(timed(page, lambda: page.goto(url), 3), 2)
+            page.wait_for_timeout(1000)  # tasks still queued after the charts show
+            result[f"open_{attempt}_longest_task_ms"] = round(longest_task(page)[0])
+        if shots:
+            shoot(page, shots / f"evaluate-{classes}.png")
+            longest_task(page)
+        result["click"] = click_a_cell(page, report, shown)
+        page.wait_for_timeout(1000)
+        result["click_longest_task_ms"] = round(longest_task(page)[0])
+        mode = page.locator(BUTTON, has_text="mode vote").first
+        result["switch_aggregator_s"] = round(timed(page, mode.click, 3), 2)
+        page.wait_for_timeout(1000)
+        result["switch_longest_task_ms"] = round(longest_task(page)[0])
+        full = page.locator(BUTTON, has_text="All classes").first
+        result["full_matrix_s"] = round(timed(page, full.click, 3), 2)
+        page.wait_for_timeout(1000)
+        result["full_matrix_longest_task_ms"] = round(longest_task(page)[0])
+        if shots:
+            shoot(page, shots / f"evaluate-{classes}-all.png")
     return result
 
 
 def measure_dataset(tmp: Path, shots: Path | None, clips: int = 13_320) -> dict:
     """The Dataset page on a 101-class tree of ``clips`` clips: open it, search for a clip."""
-    from playwright.sync_api import sync_playwright
-
     root = make_ucf_tree(tmp / "dataset-page", 101, clips)
-    port = free_port()
-    proc = start_server({"VIDCORE_RUNS": str(tmp / "no-runs")}, port, tmp / "server-ds.log")
     result = {"page": "dataset", "clips": clips}
-    try:
-        wait_healthy(port, proc)
-        with sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.add_init_script(LONGTASKS)
-            page.goto(f"http://127.0.0.1:{port}/dataset")
-            page.wait_for_function(DRAWN % 1, timeout=600_000)  # on the demo dataset first
-            page.get_by_text("A folder on this machine").click()
-            path = page.get_by_role("textbox", name="Dataset folder or .csv file")
-            path.wait_for(timeout=120_000)
-            path.fill(str(root))
-            result["open_s"] = round(timed(page, lambda: path.press("Enter"), 1), 2)
-            page.wait_for_timeout(1000)
-            result["open_longest_task_ms"] = round(longest_task(page)[0])
-            search = page.get_by_role("textbox", name="Search path or group")
-            search.fill("JumpRope_g08_c03")
-            result["search_s"] = round(timed(page, lambda: search.press("Enter"), 1), 2)
-            page.wait_for_timeout(1000)
-            result["search_longest_task_ms"] = round(longest_task(page)[0])
-            result["search_found"] = page.get_by_text("1 of 13320 videos").count() == 1
-            page.locator("video").first.wait_for(timeout=60_000)
-            if shots:
-                shoot(page, shots / "dataset-13320.png")
-            browser.close()
-    finally:
-        stop_server(proc)
+    with serve({"VIDCORE_RUNS": str(tmp / "no-runs")}, tmp / "server-ds.log") as server, \
+            chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.add_init_script(LONGTASKS)
+        page.goto(f"{server.url}/dataset")
+        page.wait_for_function(DRAWN % 1, timeout=600_000)  # on the demo dataset first
+        page.get_by_text("A folder on this machine").click()
+        path = page.get_by_role("textbox", name="Dataset folder or .csv file")
+        path.wait_for(timeout=120_000)
+        path.fill(str(root))
+        result["open_s"] = round(timed(page, lambda: path.press("Enter"), 1), 2)
+        page.wait_for_timeout(1000)
+        result["open_longest_task_ms"] = round(longest_task(page)[0])
+        search = page.get_by_role("textbox", name="Search path or group")
+        search.fill("JumpRope_g08_c03")
+        result["search_s"] = round(timed(page, lambda: search.press("Enter"), 1), 2)
+        page.wait_for_timeout(1000)
+        result["search_longest_task_ms"] = round(longest_task(page)[0])
+        result["search_found"] = page.get_by_text("1 of 13320 videos").count() == 1
+        page.locator("video").first.wait_for(timeout=60_000)
+        if shots:
+            shoot(page, shots / "dataset-13320.png")
     return result
 
 

@@ -1,118 +1,28 @@
-"""Shared fixtures: tiny videos with known content and fake dataset trees."""
+"""Shared fixtures: tiny videos, trained synthetic runs, the tiny world, the app under
+AppTest and in Chromium. Helpers live in modules beside it (videos.py, synthetic.py,
+app_world.py, apptest.py, web.py, workspace_clips.py): import those, not this file."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import struct
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pylibsrtp  # noqa: F401 - before any test loads TensorFlow: after it, it segfaults
 import pytest
 
+from tests.videos import (  # noqa: F401 - re-exported: some test files import them from here
+    WRAP,
+    decoded_index,
+    patch_avi_rate,
+    stripes_index,
+    touch,
+    write_phone_clip,
+    write_vfr_video,
+    write_video,
+)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def frame_value(i: int) -> int:
-    """Brightness of frame ``i`` written by ``write_video`` (survives lossy coding)."""
-    return 8 + (i % WRAP) * 4
-
-
-WRAP = 60  # brightness repeats every 60 frames; compare ids modulo WRAP beyond that
-
-
-def write_video(path, frames: int, fps: float = 25.0, size=(64, 48), fourcc="MJPG") -> Path:
-    """Write a video whose frame i is a flat grey of ``frame_value(i)``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
-    assert writer.isOpened(), f"cannot write {path}"
-    for i in range(frames):
-        writer.write(np.full((size[1], size[0], 3), frame_value(i), np.uint8))
-    writer.release()
-    return path
-
-
-def decoded_index(image: np.ndarray) -> int:
-    """Recover the frame number written by ``write_video`` from a decoded frame."""
-    return int(round((float(image.mean()) - 8) / 4))
-
-
-def write_phone_clip(path, frames: int = 25) -> Path:
-    """A phone-style MP4: 320x240 landscape pixels with a white block top-left, and a
-    track matrix saying "display rotated 90 degrees clockwise" (as phones filming
-    upright store it). OpenCV cannot write the matrix, so the ``tkhd`` box is patched."""
-    path = Path(path)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (320, 240))
-    assert writer.isOpened(), f"cannot write {path}"
-    for _ in range(frames):
-        image = np.zeros((240, 320, 3), np.uint8)
-        image[:60, :80] = 255
-        writer.write(image)
-    writer.release()
-    data = bytearray(path.read_bytes())
-    box = data.index(b"tkhd")
-    assert data[box + 4] == 0, "expected a version-0 tkhd box"
-    # type, version+flags, 5 x 4-byte fields (times, track id, reserved, duration),
-    # 8 reserved, layer/group/volume/reserved: then the 3x3 matrix (16.16, last 2.30).
-    matrix = box + 4 + 4 + 20 + 8 + 8
-    rotate_90 = (0, 0x10000, 0, -0x10000, 0, 0, 240 << 16, 0, 0x40000000)
-    data[matrix:matrix + 36] = struct.pack(">9i", *rotate_90)
-    path.write_bytes(bytes(data))
-    return path
-
-
-def patch_avi_rate(path, scale: int, rate: int) -> Path:
-    """Rewrite the stream header frame rate of an AVI in place (to fake lying metadata)."""
-    data = bytearray(Path(path).read_bytes())
-    at = data.find(b"strh")
-    data[at + 28 : at + 36] = struct.pack("<II", scale, rate)
-    Path(path).write_bytes(bytes(data))
-    return Path(path)
-
-
-STRIPES = 8  # bits of the frame number drawn by ``write_vfr_video``
-
-
-def stripes_frame(i: int, size=(64, 48)) -> np.ndarray:
-    """An RGB frame showing ``i`` in binary as black/white vertical stripes."""
-    width, height = size
-    bits = [(i >> b) & 1 for b in range(STRIPES)]
-    row = np.repeat(np.array(bits, np.uint8) * 255, width // STRIPES)
-    return np.repeat(np.tile(row, (height, 1))[:, :, None], 3, axis=2)
-
-
-def stripes_index(image: np.ndarray) -> int:
-    """The frame number drawn by ``stripes_frame``, read from each stripe's centre."""
-    width = image.shape[1] // STRIPES
-    centres = [image[:, b * width + width // 4: (b + 1) * width - width // 4].mean()
-               for b in range(STRIPES)]
-    return sum(1 << b for b, value in enumerate(centres) if value > 127)
-
-
-def write_vfr_video(path, times, size=(64, 48)) -> Path:
-    """Encode MPEG-4 video whose frame i is shown at ``times[i]`` seconds (any spacing).
-
-    OpenCV can only write constant-frame-rate clips; PyAV (test-only dependency) sets
-    each frame's presentation timestamp, in milliseconds. Frame i shows
-    ``stripes_frame(i)``, which survives lossy coding. ``.mp4`` and ``.mkv`` work.
-    """
-    av = pytest.importorskip("av")
-    from fractions import Fraction
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=30)  # the nominal rate; the pts decide
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
-        for i, t in enumerate(times):
-            frame = av.VideoFrame.from_ndarray(stripes_frame(i, size), format="rgb24")
-            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
-    return path
 
 
 @pytest.fixture
@@ -123,14 +33,6 @@ def make_video(tmp_path):
         return write_video(tmp_path / name, frames, **kwargs)
 
     return make
-
-
-def touch(root: Path, rel: str, data: bytes = b"x") -> Path:
-    """Create a placeholder file (index code never decodes)."""
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
 
 
 # ---------------------------------------------------------------- trained synthetic runs
@@ -179,12 +81,92 @@ def synthetic_runs(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def world():
+def shared_tmp(tmp_path_factory) -> Path:
+    """A folder every test process of this session sees (xdist's workers share its parent).
+
+    What is built here is built once for the whole session, under a lock (see app_world).
+    """
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(shared_tmp) -> Path:
+    """The tiny demo dataset (100 clips), generated once for the session: treat it as
+    read-only (copy it to change it). The folder that holds ``UCF-101/``: what
+    ``VIDCORE_DEMO_DIR`` points at."""
+    from tests import app_world
+
+    return app_world.tiny_demo(shared_tmp)
+
+
+@pytest.fixture(scope="session")
+def world(shared_tmp):
     """The app tests' tiny world (tests/app_world.py), built once for the whole session."""
     from tests import app_world
 
-    yield app_world.tiny_world()
-    app_world.cleanup()
+    return app_world.tiny_world(shared_tmp)
+
+
+# ---------------------------------------------------------------- the app under AppTest
+
+@pytest.fixture
+def runs_dir(world, tmp_path) -> Path:
+    """A private runs folder holding the tiny world's run as the active model."""
+    return world.runs_with_model(tmp_path / "runs")
+
+
+@pytest.fixture
+def app(world, runs_dir, monkeypatch):
+    """app.py under AppTest on the tiny world (runs in ``runs_dir``), run once (Home).
+    A test file may define its own ``app`` on another world (test_live_app.py)."""
+    from tests.apptest import start_app
+
+    return start_app(monkeypatch, {**world.env(runs_dir), "VIDCORE_DATA_ROOTS": None})
+
+
+# ---------------------------------------------------------------- the app in Chromium
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium for one test file (Playwright's sync API runs an event
+    loop, so it is not kept beyond the file). Skips without Chromium, fails under CI=true."""
+    from tests import web
+
+    reason = web.missing_chromium()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with web.chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser):
+    """A page in its own browser context (its own app session), closed after the test."""
+    from tests import web
+
+    page = web.new_page(browser)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def serve_app(browser, tmp_path_factory):
+    """Factory for this test file: ``serve_app(env)`` starts the app with ``env`` on a
+    free port and returns a healthy ``tests.web.Server``; every server it started is
+    stopped (with its training runs) after the file, its log's end printed."""
+    from tests import web
+
+    with contextlib.ExitStack() as stack:
+        def start(env: dict) -> web.Server:
+            log = tmp_path_factory.mktemp("server") / "server.log"
+            server = stack.enter_context(web.serve(env, log))
+            stack.callback(lambda: print(server.log_text()[-3000:]))
+            return server
+
+        yield start
 
 
 @pytest.fixture(autouse=True)

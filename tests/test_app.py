@@ -1,54 +1,30 @@
-"""Every page of the app, run headless with Streamlit's AppTest on the tiny world."""
+"""Every page of the app, run headless with Streamlit's AppTest on the tiny world.
+
+The ``app`` fixture (tests/conftest.py) is app.py on the tiny world, already run once
+(Home), with ``runs_dir`` as its runs folder.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import ui
 from tests import app_world
-from tests.conftest import write_video
+from tests.apptest import APP, open_page, texts  # noqa: F401 - APP: test_presets_accurate
+from tests.videos import write_video
 from vidcore import launch, runs
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 # Live is missing: AppTest cannot run its camera component (test_browser opens it for real).
 PAGES = ["home", "dataset", "datasets", "train", "evaluate", "predict"]
 
 
-@pytest.fixture
-def runs_dir(world, tmp_path):
-    """A private runs folder holding the tiny run as the active model."""
-    return world.runs_with_model(tmp_path / "runs")
-
-
-@pytest.fixture
-def app(world, runs_dir, monkeypatch):
-    """An AppTest of app.py on the tiny world, already run once (Home)."""
-    for key, value in world.env(runs_dir).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("VIDCORE_DATA_ROOTS", raising=False)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    return at
-
-
-def open_page(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(elements) -> str:
-    return " ".join(str(e.value) for e in elements)
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_no_page_raises(app, page):
-    app.switch_page(f"app_pages/{page}.py").run()
+@pytest.mark.parametrize("name", PAGES)
+def test_no_page_raises(app, name):
+    app.switch_page(f"app_pages/{name}.py").run()
     assert not app.exception
     assert not app.error, texts(app.error)
     assert app.title, "every page has a title"
@@ -120,7 +96,7 @@ def test_train_lists_runs_and_activates_one(app, runs_dir, world):
     open_page(app, "train")
     assert world.run.name in texts(app.markdown)
     other = runs_dir / "another"
-    app_world.shutil.copytree(world.run, other)
+    shutil.copytree(world.run, other)
     open_page(app, "train")
     buttons = [b for b in app.button if b.label == "Make active" and not b.disabled]
     assert len(buttons) == 1  # the active run's button is disabled
@@ -137,6 +113,9 @@ def test_train_empty_state(app, tmp_path, monkeypatch):
 def test_train_starts_in_the_background_and_refuses_a_duplicate(app, runs_dir, world):
     open_page(app, "train")
     next(r for r in app.radio if r.label == "Backbone weights").set_value("none")
+    # The tiny world's sampler and split: its store has these features, the run only trains.
+    next(n for n in app.number_input if n.label.startswith("Frames per clip")).set_value(
+        app_world.FRAMES)
     next(n for n in app.number_input if n.label.startswith("Epochs")).set_value(2)
     next(s for s in app.slider if s.label.startswith("Validation")).set_value(0.34)
     next(b for b in app.button if b.label == "Start training").click().run()
@@ -186,7 +165,7 @@ def test_predict_a_test_clip_shows_the_voted_class(app, world):
 
 def test_predict_says_when_the_frame_cap_applies(app, world, runs_dir):
     capped = runs_dir / "capped"
-    app_world.shutil.copytree(world.run, capped)
+    shutil.copytree(world.run, capped)
     config = json.loads((capped / runs.CONFIG).read_text())
     config["sampler"] = {"name": "fps", "rate": 5.0, "max_frames": 3}
     (capped / runs.CONFIG).write_text(json.dumps(config))

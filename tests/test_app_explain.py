@@ -1,5 +1,6 @@
 """The app's explanations (Predict) and model transfer (Evaluate, Predict), with AppTest
-on the tiny world (a temporal head on a randomly initialised backbone, 4 frames)."""
+on the tiny world (a temporal head on a randomly initialised backbone, 4 frames): the
+``app`` and ``runs_dir`` fixtures of tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -10,13 +11,9 @@ import zipfile
 from streamlit.testing.v1 import AppTest
 
 from tests import app_world
-from tests import test_app as shared
+from tests.apptest import open_page, texts
+from tests.videos import write_video
 from vidcore import export, runs
-
-# test_app.py's fixtures and helpers, shared rather than copied (pytest finds fixtures
-# by the module's names; the tiny world is conftest's, built once per session).
-runs_dir, app = shared.runs_dir, shared.app
-open_page, texts = shared.open_page, shared.texts
 
 
 def ui_run_choice() -> str:
@@ -52,8 +49,6 @@ def test_predict_shows_heatmap_overlays_ranked_by_contribution(app, world):
 
 
 def test_predict_explains_an_upload_too(app, tmp_path):
-    from tests.conftest import write_video
-
     open_page(app, "predict")
     clip = write_video(tmp_path / "my clip.avi", 40, size=(160, 120))
     app.file_uploader[0].set_value(("my clip.avi", clip.read_bytes(), "video/x-msvideo")).run()

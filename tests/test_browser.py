@@ -7,104 +7,39 @@ test-output/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-from pathlib import Path
 
 import pytest
 
-from scripts.screenshots import (
-    CHROMIUM,
-    PAGES,
-    free_port,
-    launch,
-    open_page,
-    shoot,
-    start_server,
-    stop_server,
-    wait_healthy,
-    wait_idle,
-)
+import ui
 from tests import app_world
+from tests.web import EXCEPTION, SHOTS, click_cell, open_page, shoot, wait_idle
 from vidcore import launch as run_launch
 from vidcore import runs
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
-EXCEPTION = '[data-testid="stException"]'
-
 
 @pytest.fixture(scope="module")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is missing (install Debian's chromium: make browser)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def server(world, chromium, tmp_path_factory):
-    """The app on a free port, on the tiny world; its training runs are ended afterwards."""
-    tmp = tmp_path_factory.mktemp("browser")
-    runs_dir = world.runs_with_model(tmp / "runs")
-    port, log = free_port(), tmp / "server.log"
-    proc = start_server(world.env(runs_dir), port, log)
-    try:
-        wait_healthy(port, proc)
-        yield {"url": f"http://127.0.0.1:{port}", "runs": runs_dir, "log": log, "pid": proc.pid}
-    finally:
-        stop_server(proc)
-        _end_training_runs(runs_dir)
-        print(log.read_text(errors="replace")[-3000:])
-
-
-def _end_training_runs(runs_dir: Path) -> None:
-    """Stop the training processes this server started (each leads its own session)."""
-    for launched in runs_dir.glob(f"*/{run_launch.LAUNCH}"):
-        pid = (runs.read_json(launched, {}) or {}).get("pid")
-        if isinstance(pid, int) and run_launch.run_state(launched.parent)["state"] in (
-                "starting", "running"):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGTERM)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    yield page
-    context.close()
+def server(world, serve_app, tmp_path_factory):
+    """The app on the tiny world, its runs in a folder of this file's own."""
+    runs_dir = world.runs_with_model(tmp_path_factory.mktemp("browser") / "runs")
+    return serve_app(world.env(runs_dir))
 
 
 def test_every_page_renders_with_the_sidebar(page, server):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for name in PAGES:
-        open_page(page, server["url"], name)
+    for name in ui.PAGES:
+        open_page(page, server.url, name)
         assert page.locator(EXCEPTION).count() == 0, name
         # Opened by URL: the router still ran (dataset picker in the sidebar, full menu).
-        assert page.get_by_text("Demo dataset").is_visible(), name
+        page.get_by_text("Demo dataset").wait_for(timeout=30_000)
         assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Predict").count()
         shoot(page, SHOTS / f"{name}.png")
 
 
 def test_dataset_clip_plays_in_the_browser(page, server):
-    open_page(page, server["url"], "dataset")
+    open_page(page, server.url, "dataset")
     video = page.locator("video").first
     video.wait_for()
     # Chromium decodes it: the WebM (VP8) preview has a frame size once metadata is in.
@@ -116,7 +51,7 @@ def test_dataset_clip_plays_in_the_browser(page, server):
 def test_predict_an_uploaded_clip(page, server, world, tmp_path):
     clip = tmp_path / "my clip.avi"
     shutil.copy(next(world.dataset.glob("Kick/*.avi")), clip)
-    open_page(page, server["url"], "predict")
+    open_page(page, server.url, "predict")
     page.locator('input[type="file"]').set_input_files(str(clip))
     answers = page.locator('.st-key-answers [data-testid="stMetric"]')
     answers.first.wait_for()
@@ -132,7 +67,7 @@ def test_predict_an_uploaded_clip(page, server, world, tmp_path):
 
 
 def test_evaluate_from_the_browser(page, server):
-    open_page(page, server["url"], "evaluate")
+    open_page(page, server.url, "evaluate")
     page.get_by_role("button", name="Evaluate on the test clips").click()
     page.get_by_text("Accuracy per aggregator").wait_for(timeout=240_000)
     wait_idle(page)
@@ -147,39 +82,31 @@ def test_evaluate_from_the_browser(page, server):
 
 def _click_a_confusion_cell(page, server) -> None:
     """Clicking a heatmap cell lists that cell's clips (not the preselected one)."""
-    run = runs.active_model(server["runs"])
-    report = runs.read_json(run / runs.REPORT)
+    report = runs.read_json(runs.active_model(server.runs) / runs.REPORT)
     matrix = report["aggregators"][report["primary"]]["confusion"]
     classes = report["classes"]
     cells = [(t, p) for t in range(len(classes)) for p in range(len(classes)) if matrix[t][p]]
     true, predicted = cells[-1]  # the selectbox preselects a mistake, so pick another cell
-    area = page.locator('[data-testid="stPlotlyChart"]').nth(1).locator(".nsewdrag").first
-    area.scroll_into_view_if_needed()
-    n = len(classes)
     wanted = f"{classes[true]} → {classes[predicted]}:"
     box_input = page.locator('[data-testid="stSelectbox"]',
                              has_text="Clips of one cell").locator("input")
     assert not box_input.input_value().startswith(wanted)  # so the click is what changes it
-    for _ in range(3):  # plotly may still be wiring its handlers right after a rerun
-        box = area.bounding_box()
-        page.mouse.click(box["x"] + (predicted + 0.5) * box["width"] / n,
-                         box["y"] + (true + 0.5) * box["height"] / n)
-        wait_idle(page)
-        if box_input.input_value().startswith(wanted):
-            break
-    assert box_input.input_value().startswith(wanted), box_input.input_value()
-    wait_idle(page)
+    picked = click_cell(page, 1, classes, classes[true], classes[predicted])
+    assert picked.startswith(wanted), picked
 
 
 def test_train_from_the_browser_survives_a_reload(page, server):
-    open_page(page, server["url"], "train")
+    open_page(page, server.url, "train")
     # Tiny split 2 has 7 training groups per class, enough for the default validation share.
     split = page.get_by_role("spinbutton", name="Split")
     split.fill("2")
     split.press("Enter")
     wait_idle(page)
     page.get_by_text("random (tests)").click()
-    page.get_by_role("spinbutton", name="Frames per clip (uniform, segments)").fill("2")
+    # The tiny world's sampler: the features of split 2's training clips (split 1's test
+    # clips) are then in the world's store once Evaluate has run, so the run only trains.
+    frames = page.get_by_role("spinbutton", name="Frames per clip (uniform, segments)")
+    frames.fill(str(app_world.FRAMES))
     epochs = page.get_by_role("spinbutton", name="Epochs (at most)")
     epochs.fill("4")
     epochs.press("Tab")
@@ -193,7 +120,7 @@ def test_train_from_the_browser_survives_a_reload(page, server):
     assert page.locator(EXCEPTION).count() == 0
     shoot(page, SHOTS / "train-live.png")
     page.get_by_text("best validation accuracy").wait_for(timeout=240_000)
-    started = [p for p in server["runs"].iterdir() if (p / run_launch.LAUNCH).exists()]
+    started = [p for p in server.runs.iterdir() if (p / run_launch.LAUNCH).exists()]
     assert len(started) == 1
     assert run_launch.run_state(started[0])["state"] == "finished"
     shoot(page, SHOTS / "train-finished.png")
@@ -225,24 +152,24 @@ def test_concurrent_sessions_get_their_own_right_answers(browser, server, world)
     clips = [next(world.dataset.glob(f"{c}/*.avi")) for c in ("Kick", "SitDown")]
     expected = [predict(runs.DEMO_MODEL_DIR, clip).temporal_label for clip in clips]
     assert expected[0] != expected[1]
-    previous = runs.active_model(server["runs"])
-    runs.set_active_model(runs.DEMO_MODEL_DIR, server["runs"])
+    previous = runs.active_model(server.runs)
+    runs.set_active_model(runs.DEMO_MODEL_DIR, server.runs)
     contexts = [browser.new_context(viewport={"width": 1200, "height": 900})
                 for _ in range(sessions)]
     try:
         pages = [c.new_page() for c in contexts]
         for page in pages:
             page.set_default_timeout(240_000)
-            open_page(page, server["url"], "predict")
-        baseline = _server_rss_mb(server["pid"])
+            open_page(page, server.url, "predict")
+        baseline = _server_rss_mb(server.pid)
         for i, page in enumerate(pages):  # all uploads go out before any answer is read
             page.locator('input[type="file"]').set_input_files(str(clips[i % 2]))
         answers = [_answer_cards(page) for page in pages]
-        peak = _server_rss_mb(server["pid"])
+        peak = _server_rss_mb(server.pid)
     finally:
         for context in contexts:
             context.close()
-        runs.set_active_model(previous, server["runs"])
+        runs.set_active_model(previous, server.runs)
     for i, cards in enumerate(answers):
         assert cards == answers[i % 2], (i, cards, answers[i % 2])
         temporal = next(v for k, v in cards.items() if k.startswith("Temporal"))

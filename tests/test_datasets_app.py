@@ -10,23 +10,11 @@ import os
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import ui
+from tests.apptest import messages, open_page, start_app
 from tests.workspace_clips import demo_clip
 from vidcore import workspace as ws
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    """The tiny demo as the app's demo dataset (Home opens on it)."""
-    from vidcore.data.demo import generate_demo_dataset
-
-    root = tmp_path_factory.mktemp("page-demo")
-    generate_demo_dataset(root, size="tiny")
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -37,40 +25,31 @@ def clips(tmp_path_factory):
 
 
 @pytest.fixture
-def at(demo_dir, tmp_path, monkeypatch):
+def at(tiny_demo, tmp_path, monkeypatch):
+    """The app on My datasets, with the tiny demo as its demo dataset (Home opens on it)
+    and an empty workspace and runs folder."""
     (tmp_path / "runs").mkdir()
-    for key, value in {"VIDCORE_DEMO_DIR": demo_dir, "VIDCORE_RUNS": tmp_path / "runs",
-                       "VIDCORE_STORE": tmp_path / "features",
-                       "VIDCORE_HOME": tmp_path / "ws"}.items():
-        monkeypatch.setenv(key, str(value))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(ui.PAGES["datasets"]).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _texts(at) -> str:
-    return " ".join(e.value for kind in ("error", "warning", "success", "info")
-                    for e in getattr(at, kind))
+    env = {"VIDCORE_DEMO_DIR": tiny_demo, "VIDCORE_RUNS": tmp_path / "runs",
+           "VIDCORE_STORE": tmp_path / "features", "VIDCORE_HOME": tmp_path / "ws"}
+    return open_page(start_app(monkeypatch, env), "datasets")
 
 
 def test_create_from_the_page_selects_it_everywhere(at):
     assert "up to 200 MB a video" in at.caption[0].value
     at.text_input(key="new-dataset").input("bad name!")
     at.button[0].click().run()  # the form's Create
-    assert "not a usable dataset name" in _texts(at)
+    assert "not a usable dataset name" in messages(at)
     at.text_input(key="new-dataset").input("my-actions")
     at.button[0].click().run()
     assert not at.exception, at.exception
-    assert "Created **my-actions**" in _texts(at)
+    assert "Created **my-actions**" in messages(at)
     assert ws.list_names() == ["my-actions"]
     assert at.sidebar.radio(key=ui.DATASET_SOURCE).value == ui.MINE
     assert at.sidebar.selectbox(key=ui.MY_DATASET).value == "my-actions"
-    assert "a classifier needs at least 2" in _texts(at)
-    at.switch_page(ui.PAGES["train"]).run()  # an empty dataset: a hint, not an error
-    assert not at.exception and not at.error, (at.exception, at.error)
-    assert "**my-actions** has no clips yet" in _texts(at)
+    assert "a classifier needs at least 2" in messages(at)
+    open_page(at, "train")  # an empty dataset: a hint, not an error
+    assert not at.error, at.error
+    assert "**my-actions** has no clips yet" in messages(at)
 
 
 def test_readiness_edits_and_the_other_pages(at, clips):
@@ -81,31 +60,30 @@ def test_readiness_edits_and_the_other_pages(at, clips):
     at.run()
     at.button(key="open-acts").click().run()
     assert not at.exception, at.exception
-    assert "JumpingJack has 3 clips from 1 recording" in _texts(at)
-    assert "add clips from at least 2 more recordings" in _texts(at)
+    assert "JumpingJack has 3 clips from 1 recording" in messages(at)
+    assert "add clips from at least 2 more recordings" in messages(at)
     # Rename a class with the page's own form.
     at.selectbox(key="edit-class").select("Kick")
     at.text_input(key="edit-new").input("Kicking").run()
     next(b for b in at.button if b.label == "Rename").click().run()
     assert not at.exception, at.exception
-    assert "Renamed **Kick** to **Kicking**" in _texts(at)
+    assert "Renamed **Kick** to **Kicking**" in messages(at)
     assert [c["class"] for c in ws.describe("acts")["classes"]] == ["JumpingJack", "Kicking"]
     # Move the picked clip to JumpingJack: it becomes a second recording there.
     picked = at.selectbox(key="clip-pick").value  # the first clip: a JumpingJack one
     at.selectbox(key=f"clip-target-{picked}-JumpingJack").select("Kicking").run()
     next(b for b in at.button if b.label == "Move").click().run()
     assert not at.exception, at.exception
-    assert "to **Kicking**" in _texts(at)
+    assert "to **Kicking**" in messages(at)
     assert {r["clip"]: r["class"] for r in ws.clip_table("acts")}[picked] == "Kicking"
     # The Dataset page reads the workspace dataset the sidebar now points at.
-    at.switch_page(ui.PAGES["dataset"]).run()
-    assert not at.exception, at.exception
+    open_page(at, "dataset")
     assert str(ws.resolve_dataset("acts")) in at.caption[0].value
     # Train refuses it (JumpingJack still has one recording) and says why.
-    at.switch_page(ui.PAGES["train"]).run()
+    open_page(at, "train")
     runs_dir = Path(os.environ["VIDCORE_RUNS"])
     before = sorted(runs_dir.iterdir())
     at.button[0].click().run()  # Start training (the form's submit)
     assert not at.exception, at.exception
-    assert "cannot be split honestly" in _texts(at) and "JumpingJack" in _texts(at)
+    assert "cannot be split honestly" in messages(at) and "JumpingJack" in messages(at)
     assert sorted(runs_dir.iterdir()) == before  # no run was started

@@ -9,29 +9,15 @@ Needs Debian's /usr/bin/chromium: skipped without it, failed when CI=true.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from scripts.screenshots import (
-    free_port,
-    launch,
-    shoot,
-    start_server,
-    stop_server,
-    wait_healthy,
-    wait_idle,
-)
-from tests import test_browser
+from tests.web import EXCEPTION, SHOTS, new_page, shoot, wait_idle
 from tests.workspace_clips import demo_clip, zip_bytes
 from vidcore import launch as run_launch
 from vidcore import runs
 
 pytestmark = pytest.mark.browser
-chromium = test_browser.chromium  # the fixture: skip without Chromium, fail when CI=true
-EXCEPTION = test_browser.EXCEPTION
 
-SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 CLASSES = ("JumpingJack", "Kick", "Punch")
 
 
@@ -51,37 +37,19 @@ def inputs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(chromium, tmp_path_factory):
+def server(serve_app, tiny_demo, tmp_path_factory):
     """The app with an empty workspace and runs folder (the tiny demo as the demo dataset)."""
-    from vidcore.data.demo import generate_demo_dataset
-
     tmp = tmp_path_factory.mktemp("ws-browser")
-    generate_demo_dataset(tmp / "demo", size="tiny")
-    env = {"VIDCORE_DEMO_DIR": str(tmp / "demo"), "VIDCORE_RUNS": str(tmp / "runs"),
-           "VIDCORE_STORE": str(tmp / "features"), "VIDCORE_HOME": str(tmp / "workspace"),
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
-    port, log = free_port(), tmp / "server.log"
-    proc = start_server(env, port, log)
-    try:
-        wait_healthy(port, proc)
-        yield {"url": f"http://127.0.0.1:{port}", "runs": tmp / "runs", "log": log}
-    finally:
-        stop_server(proc)
-        test_browser._end_training_runs(tmp / "runs")
-        print(log.read_text(errors="replace")[-3000:])
+    return serve_app({"VIDCORE_DEMO_DIR": str(tiny_demo), "VIDCORE_RUNS": str(tmp / "runs"),
+                      "VIDCORE_STORE": str(tmp / "features"),
+                      "VIDCORE_HOME": str(tmp / "workspace")})
 
 
 @pytest.fixture
-def page(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(120_000)
-        yield page
-        browser.close()
+def page(browser):
+    page = new_page(browser, height=1000)
+    yield page
+    page.context.close()
 
 
 def _pick_class(page, key_prefix: str, name: str) -> None:
@@ -106,7 +74,7 @@ def _go(page, title: str) -> None:
 
 
 def test_build_train_and_predict_in_the_browser(page, server, inputs):
-    page.goto(f"{server['url']}/datasets")
+    page.goto(f"{server.url}/datasets")
     wait_idle(page)
     page.get_by_role("textbox", name="Name").first.fill("browser-acts")
     page.get_by_role("button", name="Create").click()
@@ -155,7 +123,7 @@ def test_build_train_and_predict_in_the_browser(page, server, inputs):
     page.get_by_text("best validation accuracy").wait_for(timeout=300_000)
     wait_idle(page)
     assert page.locator(EXCEPTION).count() == 0
-    (run,) = [p for p in server["runs"].iterdir() if (p / run_launch.LAUNCH).exists()]
+    (run,) = [p for p in server.runs.iterdir() if (p / run_launch.LAUNCH).exists()]
     assert runs.read_json(run / runs.CLASSES) == list(CLASSES)
     assert "browser-acts" in runs.read_json(run / runs.CONFIG)["dataset"]
     page.get_by_role("button", name="Make active").first.click()
@@ -172,4 +140,4 @@ def test_build_train_and_predict_in_the_browser(page, server, inputs):
     assert labels and all(label in CLASSES for label in labels), labels
     assert page.locator(EXCEPTION).count() == 0
     shoot(page, SHOTS / "my-datasets-predict.png")
-    assert "Traceback" not in server["log"].read_text(errors="replace")
+    assert "Traceback" not in server.log_text()

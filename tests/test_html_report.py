@@ -1,7 +1,7 @@
 """``vidcore report``: one self-contained HTML file, opened in Chromium with the network off.
 
-Needs Debian's /usr/bin/chromium for the browser test (skipped without it, except
-when CI=true, where it fails).
+Needs Debian's /usr/bin/chromium for the browser test (conftest's ``browser``: skipped
+without it, except when CI=true, where it fails).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import re
 import numpy as np
 import pytest
 
-from scripts.screenshots import launch
-from tests.chromium import require_chromium
 from tests.handmade_runs import CLASSES, make_dataset, read_json, write_run
 from vidcore.calibration import save_calibration
 from vidcore.cli import main
@@ -132,11 +130,6 @@ def test_an_unevaluated_run_is_refused_in_one_line(tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    return require_chromium()
-
-
 # _fullData: the traces as plotly.js drew them (``data`` keeps plotly.py's base64 arrays)
 FIGURES_JS = """() => {
   const traces = id => document.getElementById(id)._fullData.map(t => ({
@@ -151,32 +144,28 @@ FIGURES_JS = """() => {
 
 
 @pytest.mark.browser
-def test_it_opens_offline_without_errors_and_draws_the_runs_numbers(evaluated_run, chromium):
-    from playwright.sync_api import sync_playwright
-
+def test_it_opens_offline_without_errors_and_draws_the_runs_numbers(evaluated_run, browser):
     run, out = evaluated_run
     report = read_json(run / "report.json")["aggregators"]
     outside, errors = [], []
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(120_000)  # a 5 MB page on a loaded 2-core machine
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
+    page = browser.new_page()
+    try:
+        page.set_default_timeout(120_000)  # a 5 MB page on a loaded 2-core machine
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
 
-            def only_the_file(route):
-                if route.request.url == out.as_uri():
-                    return route.continue_()
-                outside.append(route.request.url)
-                return route.abort()
-            page.route("**/*", only_the_file)
-            page.goto(out.as_uri(), wait_until="load")
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4")
-            shown = page.evaluate(FIGURES_JS)
-        finally:
-            browser.close()
+        def only_the_file(route):
+            if route.request.url == out.as_uri():
+                return route.continue_()
+            outside.append(route.request.url)
+            return route.abort()
+        page.route("**/*", only_the_file)
+        page.goto(out.as_uri(), wait_until="load")
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4")
+        shown = page.evaluate(FIGURES_JS)
+    finally:
+        page.close()
     assert outside == [] and errors == []
     assert shown["verdict"] == f"{report['temporal']['top1']:.1%}"
     top1 = next(t for t in shown["intervals"] if t["name"] == "top-1")

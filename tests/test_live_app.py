@@ -7,59 +7,49 @@ shipped demo model.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.test_stream import action, write_avi
-from vidcore.data.demo import generate_demo_dataset
+from tests.apptest import APP, open_page, start_app
+from tests.workspace_clips import action, write_clip
 
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LONG = "Kick/v_Kick_g01_c01.avi"  # a split-1 test clip, replaced by the long one
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tiny_demo, tmp_path_factory):
+    """A copy of the tiny demo whose clip LONG is 9.6 s: JumpingJack, then Punch."""
     root = tmp_path_factory.mktemp("live-app")
-    dataset = generate_demo_dataset(root / "demo", size="tiny")
+    shutil.copytree(tiny_demo, root / "demo")
     frames = np.concatenate([action("JumpingJack", 5.2), action("Punch", 4.4)])
-    write_avi(dataset / LONG, frames, "XVID")
+    write_clip(root / "demo" / "UCF-101" / LONG, frames, size=None, fourcc="XVID")
     return root
 
 
 @pytest.fixture
 def app(world, monkeypatch, tmp_path):
-    monkeypatch.setenv("VIDCORE_DEMO_DIR", str(world / "demo"))
-    monkeypatch.setenv("VIDCORE_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("VIDCORE_STORE", str(tmp_path / "store"))
-    monkeypatch.delenv("VIDCORE_ICE_SERVERS", raising=False)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    return at
-
-
-def page(at, name):
-    at.switch_page(f"app_pages/{name}.py").run()
-    assert not at.exception, at.exception
-    return at
+    env = {"VIDCORE_DEMO_DIR": world / "demo", "VIDCORE_RUNS": tmp_path / "runs",
+           "VIDCORE_STORE": tmp_path / "store", "VIDCORE_ICE_SERVERS": None}
+    return start_app(monkeypatch, env, timeout=180)
 
 
 def test_live_page_says_what_is_wrong_with_the_ice_setting(app, monkeypatch):
     monkeypatch.setenv("VIDCORE_ICE_SERVERS", "stun:example.org")
     # The camera component itself cannot run under AppTest (it needs a live server
     # session): the page up to it is checked here, the rest in test_live_browser.py.
-    at = page(app, "live")
+    at = open_page(app, "live")
     assert at.title[0].value == "Live"
     assert "last 3 s as 8 frames" in " ".join(c.value for c in at.caption)
     assert "VIDCORE_ICE_SERVERS is not valid JSON" in at.error[0].value
 
 
 def test_predict_shows_the_timeline_of_a_long_clip_and_plays_from_a_segment(app):
-    at = page(app, "predict")
+    at = open_page(app, "predict")
     at.radio(key="predict-source").set_value("A test clip of the dataset").run()
     at.selectbox(key="predict-clip").set_value(LONG).run()
     assert not at.exception, at.exception

@@ -15,34 +15,31 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from scripts.screenshots import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    free_port,
-    shoot,
-    start_server,
-    stop_server,
-    wait_healthy,
-    wait_idle,
-)
+from tests.web import EXCEPTION, REPO, SHOTS, chromium, missing_chromium, serve, shoot, wait_idle
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
-SHOTS = REPO / "test-output" / "screenshots"
 INSIDE = "VIDCORE_LIVE_NETNS"  # set in the namespace
+DEMO = "VIDCORE_LIVE_DEMO"  # the outer session's tiny demo, handed to the inner one
 CLASS = "JumpingJack"  # what the fake camera shows
 IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
-EXCEPTION = '[data-testid="stException"]'
 LABEL_TIMEOUT_MS = 150_000  # first label 6-10 s after Start on 2 busy cores; generous
+# Every frame's RTCPeerConnections, recorded as they are made, so the test can read the
+# state of the camera's connection inside the component's iframe.
+RECORD_PEERS = """(() => {
+  const Native = window.RTCPeerConnection;
+  if (!Native) return;
+  window.__vidcorePeers = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); window.__vidcorePeers.push(this); }
+  };
+})();"""
 
 
 def write_y4m(path: Path, frames: np.ndarray, fps: int = 25) -> Path:
@@ -57,8 +54,8 @@ def write_y4m(path: Path, frames: np.ndarray, fps: int = 25) -> Path:
 
 
 def _missing() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"{CHROMIUM} is missing (install Debian's chromium: make browser)"
+    if missing_chromium():
+        return missing_chromium()
     if not shutil.which("unshare") or not shutil.which("ip"):
         return "unshare or ip (util-linux, iproute2) is missing"
     if os.geteuid() != 0:
@@ -66,9 +63,9 @@ def _missing() -> str | None:
     return None
 
 
-def test_live_page_names_what_the_camera_sees():
+def test_live_page_names_what_the_camera_sees(request, tmp_path):
     if os.environ.get(INSIDE) == "1":
-        return _inside()
+        return _inside(Path(os.environ[DEMO]), tmp_path)
     reason = _missing()
     if reason:
         if os.environ.get("CI") == "true":
@@ -76,49 +73,36 @@ def test_live_page_names_what_the_camera_sees():
         pytest.skip(reason)
     inner = (f"ip link set lo up && ip addr add 127.0.0.2/8 dev lo && exec {sys.executable} "
              f"-m pytest -q -x -p no:cacheprovider {Path(__file__).relative_to(REPO)}")
-    env = {**os.environ, INSIDE: "1"}
+    env = {**os.environ, INSIDE: "1", DEMO: str(request.getfixturevalue("tiny_demo"))}
+    env.pop("PYTEST_XDIST_WORKER", None)  # the inner pytest is a session of its own
     done = subprocess.run(["unshare", "-n", "-p", "-f", "--kill-child", "bash", "-c", inner],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=420)
     print(done.stdout[-6000:], done.stderr[-3000:])
     assert done.returncode == 0, "the test failed inside its network namespace (output above)"
 
 
-def _inside() -> None:
-    from playwright.sync_api import sync_playwright
+def _inside(demo_dir: Path, tmp: Path) -> None:
+    from vidcore.data.demo import render_clip
 
-    from vidcore.data.demo import generate_demo_dataset, render_clip
-
-    tmp = Path(tempfile.mkdtemp(prefix="vidcore-live-test-"))
     clip = np.concatenate([render_clip(CLASS, 3, c) for c in (1, 2, 3)])
     camera = write_y4m(tmp / "camera.y4m", clip)
-    generate_demo_dataset(tmp / "demo", size="tiny")  # the sidebar wants a dataset
-    env = {"VIDCORE_DEMO_DIR": str(tmp / "demo"), "VIDCORE_RUNS": str(tmp / "runs"),
-           "VIDCORE_STORE": str(tmp / "store"), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    port, log = free_port(), tmp / "server.log"
-    proc = start_server(env, port, log)
-    try:
-        wait_healthy(port, proc)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
-                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}",
-                "--allow-loopback-in-peer-connection"])
-            # Tall enough for the whole page, so the screenshot needs no resize mid-stream.
-            page = browser.new_page(viewport={"width": 1400, "height": 1750})
-            page.set_default_timeout(120_000)
-            try:
-                _drive(page, f"http://127.0.0.1:{port}/live")
-            except Exception:
-                shoot(page, SHOTS / "live-failed.png")  # what the page showed, for the log
-                raise
-            finally:
-                browser.close()
-    finally:
-        stop_server(proc)
-        text = log.read_text(errors="replace")
-        print(text[-4000:])
-        shutil.rmtree(tmp, ignore_errors=True)
-    assert "Traceback" not in text
+    env = {"VIDCORE_DEMO_DIR": str(demo_dir), "VIDCORE_RUNS": str(tmp / "runs"),
+           "VIDCORE_STORE": str(tmp / "store")}  # the sidebar wants a dataset: the demo
+    fake_camera = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                   f"--use-file-for-fake-video-capture={camera}",
+                   "--allow-loopback-in-peer-connection")
+    with serve(env, tmp / "server.log") as server, chromium(fake_camera) as browser:
+        # Tall enough for the whole page, so the screenshot needs no resize mid-stream.
+        page = browser.new_page(viewport={"width": 1400, "height": 1750})
+        page.set_default_timeout(120_000)
+        page.add_init_script(RECORD_PEERS)
+        try:
+            _drive(page, f"{server.url}/live")
+        except Exception:
+            shoot(page, SHOTS / "live-failed.png")  # what the page showed, for the log
+            print(server.log_text()[-4000:])
+            raise
+        assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
 
 
 def _drive(page, url: str) -> None:
@@ -137,16 +121,43 @@ def _drive(page, url: str) -> None:
         "() => document.querySelectorAll('.st-key-live-frames img').length >= 4")
     assert page.locator(EXCEPTION).count() == 0
     assert page.get_by_text("Classifying the camera failed").count() == 0
+    assert "connected" in _peer_states(page)  # the camera's frames travel on it
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "live.png"))
     camera.get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped.").wait_for()
-    before = _processed(page)
-    time.sleep(3)
-    assert _processed(page) == before > 0  # nothing is classified after Stop
+    # Stop closes the browser's connection (the component closes it 500 ms after
+    # stopping the tracks)...
+    _wait_peers_closed(page)
+    before = _counts(page)
+    assert int(before.split()[0].replace(",", "")) > 0
+    # ... and no frame reaches the server any more: one arriving after Stop would start
+    # a new stream, with new counts. The page only redraws on a rerun (its fragments
+    # stop refreshing with the camera), so make one (a setting changed) and read again.
+    page.wait_for_timeout(2000)  # a time without events: a live camera sends 50 frames
+    page.get_by_text("Smooth over steps").click()
+    wait_idle(page)
+    assert _counts(page) == before
     assert page.locator(EXCEPTION).count() == 0
 
 
-def _processed(page) -> int:
-    text = page.locator(".st-key-live-count").inner_text()
-    return int(text.split()[0].replace(",", ""))
+def _camera_frame(page):
+    return next(f for f in page.frames if "streamlit_webrtc" in (f.name + f.url))
+
+
+def _peer_states(page) -> list[str]:
+    """The connection state of every RTCPeerConnection the camera component made."""
+    return _camera_frame(page).evaluate(
+        "() => (window.__vidcorePeers || []).map(p => p.connectionState)")
+
+
+def _wait_peers_closed(page, timeout_ms: int = 30_000) -> None:
+    _camera_frame(page).wait_for_function(
+        "() => window.__vidcorePeers && window.__vidcorePeers.length > 0"
+        " && window.__vidcorePeers.every(p => p.connectionState === 'closed')",
+        timeout=timeout_ms)
+
+
+def _counts(page) -> str:
+    """The page's "N frames classified of M that arrived (K kept ...)" line."""
+    return page.locator(".st-key-live-count").inner_text()

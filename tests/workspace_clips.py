@@ -1,7 +1,8 @@
-"""Generated clips for the workspace tests: demo stick-figure actions written as files.
+"""Generated clips for the tests: demo stick-figure actions written as video files.
 
-The demo renderer makes classes a model can actually separate; clips are written
-small (160x120, MJPG AVI or mp4v MP4) so uploading and decoding them stays quick.
+The demo renderer makes classes a model can actually separate. ``demo_clip`` writes
+them small (160x120, MJPG AVI or mp4v MP4) so uploading and decoding them stays quick;
+``action`` strings clips of one action together for a long recording at full size.
 """
 
 from __future__ import annotations
@@ -13,21 +14,29 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidcore.data.demo import render_clip
+from vidcore.data.demo import FPS, render_clip
 
 SIZE = (160, 120)
+FOURCC = {".avi": "MJPG", ".mp4": "mp4v"}
 
 
-def write_clip(path, frames: np.ndarray, fps: float = 25.0) -> Path:
-    """Write RGB frames as a small video (MJPG in .avi, mp4v otherwise)."""
+def write_clip(path, frames: np.ndarray, fps: float = FPS, size: tuple[int, int] | None = SIZE,
+               fourcc: str | None = None) -> Path:
+    """Write RGB frames as a video, resized to ``size`` (None: as they are).
+
+    The codec is ``fourcc`` or, by the file's extension, MJPG for ``.avi`` (nearly
+    lossless, so decoded frames stay stable) and mp4v otherwise.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fourcc = "MJPG" if path.suffix == ".avi" else "mp4v"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, SIZE)
+    size = size or (frames.shape[2], frames.shape[1])
+    fourcc = fourcc or FOURCC.get(path.suffix, "mp4v")
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
     assert writer.isOpened(), f"cannot write {path}"
     for frame in frames:
-        writer.write(cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), SIZE,
-                                interpolation=cv2.INTER_AREA))
+        if frame.shape[1::-1] != size:
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     return path
 
@@ -37,6 +46,18 @@ def demo_clip(path, class_name: str, group: int, clip: int = 1, repeat: int = 1)
     (a long recording to cut)."""
     frames = render_clip(class_name, group, clip, size="tiny")
     return write_clip(path, np.concatenate([frames] * repeat))
+
+
+def action(name: str, seconds: float, group: int = 3) -> np.ndarray:
+    """``seconds`` of one demo action at the demo's size and rate: clips of one group
+    (one scene) back to back."""
+    need = round(seconds * FPS)
+    clips, have, clip = [], 0, 1
+    while have < need:
+        clips.append(render_clip(name, group, clip))
+        have += len(clips[-1])
+        clip += 1
+    return np.concatenate(clips)[:need]
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
