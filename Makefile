@@ -17,7 +17,7 @@ run: deps demo-data
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 test: dev-deps browser
-	$(PY) -m ruff check vidcore tests app_pages scripts app.py ui.py benchmarks
+	$(PY) -m ruff check vidcore tests app_pages webapp scripts app.py benchmarks
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 venv: $(PY)
@@ -49,7 +49,7 @@ browser:
 	else echo "warning: /usr/bin/chromium missing and cannot apt-get install it: browser tests will fail"; fi
 
 lint: dev-deps
-	$(PY) -m ruff check vidcore tests app_pages scripts app.py ui.py benchmarks
+	$(PY) -m ruff check vidcore tests app_pages webapp scripts app.py benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

@@ -2,20 +2,20 @@
 
 import streamlit as st
 
-import ui
-from vidcore import charts, tables
+from vidcore.views import charts, tables
+from webapp import caches, dataset_choice, media
 
 MAX_STRIP = 32  # frames shown in the strip; the fps sampler can pick hundreds
 MAX_CHOICES = 200  # clips offered in the clip picker at once
 
 st.title("Dataset")
-index = ui.current_index()
+index = dataset_choice.current_index()
 st.caption(f"`{index.root}` · format **{index.format}** · split {index.split} "
            f"(from {index.splits_source})")
 
 videos = tables.videos_frame(index)
 groups = tables.groups_frame(index)
-durations = ui.cached_durations(tuple(str(index.path_of(r)) for r in index.records))
+durations = caches.cached_durations(tuple(str(index.path_of(r)) for r in index.records))
 cols = st.columns(4)
 cols[0].metric("Classes", len(index.classes), border=True)
 cols[1].metric("Videos", len(videos), border=True,
@@ -81,7 +81,7 @@ choice = st.selectbox("Video", shown["path"].head(MAX_CHOICES),
 path = index.path_of(index.find(choice))
 player, strip = st.columns([2, 3])
 with player:
-    ui.play_clip(path)
+    media.play_clip(path)
     st.caption("Shown as WebM: browsers cannot play UCF101's MPEG-4 Part 2 (XviD) AVI files.")
 with strip:
-    ui.sampled_frames(path, MAX_STRIP, "change it in the sidebar")
+    media.sampled_frames(path, MAX_STRIP, "change it in the sidebar")

@@ -11,10 +11,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import ui
 from vidcore import workspace as ws
 from vidcore.data.video import VIDEO_EXTENSIONS
 from vidcore.errors import VidcoreError
+from webapp import caches, media, sidebar, state
+from webapp.boundary import guard
 
 VIDEO_TYPES = [e.lstrip(".") for e in VIDEO_EXTENSIONS]
 NOTICE = "datasets-notice"  # (kind, text) of the last change, shown after the rerun
@@ -32,7 +33,7 @@ def changed(kind: str, text: str) -> None:
     """After a change: message, empty uploaders, fresh indexes on every page."""
     notify(kind, text)
     st.session_state[UPLOADS] = st.session_state.get(UPLOADS, 0) + 1
-    ui.cached_index.clear()
+    caches.cached_index.clear()
 
 
 def attempt(action: str, call, *args, **kwargs):
@@ -59,7 +60,7 @@ def on_create() -> None:
     """Create the dataset typed in the form and make it the sidebar's choice."""
     name = st.session_state.get("new-dataset", "")
     if attempt("Creating the dataset", ws.create, name) is not None:
-        ui.choose_my_dataset(name.strip())
+        sidebar.choose_my_dataset(name.strip())
         changed("success", f"Created **{name.strip()}**. Add classes and clips below.")
 
 
@@ -72,7 +73,7 @@ def on_restore() -> None:
     name = st.session_state.get("restore-name", "").strip() or None
     result = attempt("Restoring the zip", ws.import_zip, upload.name, upload, name)
     if result is not None:
-        ui.choose_my_dataset(result["dataset"])
+        sidebar.choose_my_dataset(result["dataset"])
         changed("success", added_text(result))
 
 
@@ -224,10 +225,10 @@ def clips_view(name: str, classes: list[str]) -> None:
     row = table.set_index("clip").loc[clip]
     player, strip = st.columns([2, 3])
     with player:
-        ui.play_clip(row["path"])
+        media.play_clip(row["path"])
         st.caption(f"Recording: {row['group_label']} · source: {row['source']}")
     with strip:
-        ui.sampled_frames(row["path"])
+        media.sampled_frames(row["path"])
     left, mid, right = st.columns([2, 1, 1], vertical_alignment="bottom")
     target = left.selectbox("Move to class", [c for c in classes if c != row["class"]],
                             index=None, accept_new_options=True,
@@ -246,7 +247,7 @@ def clips_view(name: str, classes: list[str]) -> None:
 def download(name: str) -> None:
     """The dataset as one zip, to keep or to restore elsewhere."""
     if st.button("Prepare the zip", icon=":material/folder_zip:"):
-        with st.spinner("Packing the dataset…"), ui.guard("Packing the dataset", stop=False), \
+        with st.spinner("Packing the dataset…"), guard("Packing the dataset", stop=False), \
                 tempfile.TemporaryDirectory(prefix="vidcore-export-") as tmp:
             out = Path(tmp) / f"{name}.zip"
             ws.export_zip(name, out)
@@ -267,17 +268,17 @@ with st.expander("Create a dataset, or restore one from a zip",
                  expanded=not ws.list_names()):
     create_and_restore()
 
-if st.session_state.get(ui.DATASET_SOURCE) != ui.MINE or not ws.list_names():
+if st.session_state.get(state.DATASET_SOURCE) != state.MINE or not ws.list_names():
     names = ws.list_names()
     if names:
         st.info("Pick which of your datasets to work on:", icon=":material/folder_open:")
         for each in names:
-            st.button(f"Open {each}", key=f"open-{each}", on_click=ui.choose_my_dataset,
+            st.button(f"Open {each}", key=f"open-{each}", on_click=sidebar.choose_my_dataset,
                       args=(each,))
     st.stop()
 
-name = st.session_state.get(ui.MY_DATASET)
-with ui.guard("Opening the dataset"):
+name = st.session_state.get(state.MY_DATASET)
+with guard("Opening the dataset"):
     st.header(name)
     st.caption(f"`{ws.resolve_dataset(name)}` · the sidebar's choice: every page uses it now.")
     info = readiness_view(name)

@@ -4,9 +4,11 @@ from functools import partial
 
 import streamlit as st
 
-import ui
-from app_pages import model_transfer
-from vidcore import charts, confusion, runs, tables
+from vidcore import confusion, runs
+from vidcore.views import charts, tables
+from webapp import caches, media, model_choice
+from webapp.boundary import guard
+from webapp.panels import evaluation, model_transfer
 
 PAIRS = 50  # rows of the most-confused-pairs table
 MAX_CELLS = 300  # entries of the cell picker
@@ -17,7 +19,7 @@ def pair_picked(table_key: str, cell_key: str, cells: list, pairs) -> None:
     rows = st.session_state[table_key].selection.get("rows", [])
     if rows:
         pair = pairs.iloc[rows[0]]
-        ui.select_cell(cell_key, cells, pair["true"], pair["predicted"])
+        evaluation.select_cell(cell_key, cells, pair["true"], pair["predicted"])
 
 
 def focus_widgets(frame) -> tuple[str, dict]:
@@ -59,15 +61,15 @@ def matrix_caption(shown: int, total: int) -> str:
 
 
 st.title("Evaluate")
-run_dir = ui.pick_model()
+run_dir = model_choice.pick_model()
 model_transfer.panel(run_dir)
-report = ui.cached_report(run_dir, ui.mtime_ns(f"{run_dir}/{runs.REPORT}"))
+report = caches.cached_report(run_dir, caches.mtime_ns(f"{run_dir}/{runs.REPORT}"))
 if report is None:
     st.info("This model has not been evaluated yet. Evaluation reads every test clip of the "
             "split it was trained on (features are cached for next time) and scores each "
             "way of turning frame outputs into one clip label.", icon=":material/info:")
     if st.button("Evaluate on the test clips", type="primary", icon=":material/play_arrow:"):
-        ui.run_evaluation(run_dir)
+        evaluation.run_evaluation(run_dir)
     st.stop()
 
 left, right = st.columns([5, 1], vertical_alignment="center")
@@ -75,7 +77,7 @@ left.caption(f"{report['num_videos']} test clips of split {report['split']} · h
              f"**{report['head']}** on **{report['backbone']}** features · "
              f"{len(report.get('failed', []))} clips could not be read")
 if right.button("Evaluate again", icon=":material/refresh:"):
-    ui.run_evaluation(run_dir)
+    evaluation.run_evaluation(run_dir)
 
 st.subheader("Accuracy per aggregator")
 aggs = tables.aggregator_frame(report)
@@ -106,7 +108,7 @@ focus, options = focus_widgets(frame)
 cells = tables.confusion_cells(report, aggregator)
 cell_key = f"cell-{aggregator}"
 shown = None
-with ui.guard("Focusing the matrix", stop=False):
+with guard("Focusing the matrix", stop=False):
     shown = confusion.focus_classes(frame, focus, **options)
 if shown is None:
     pass  # the guard has said what to do
@@ -116,7 +118,8 @@ elif not shown:
 else:
     st.plotly_chart(charts.confusion_heatmap(frame.loc[shown, shown], totals=frame.sum(axis=1)),
                     width="content", key=f"heatmap-{aggregator}", selection_mode="points",
-                    on_select=partial(ui.cell_picked, f"heatmap-{aggregator}", cell_key, cells))
+                    on_select=partial(evaluation.cell_picked, f"heatmap-{aggregator}",
+                                      cell_key, cells))
     st.caption(matrix_caption(len(shown), len(classes)))
 
 st.subheader("Most confused pairs")
@@ -147,7 +150,7 @@ cell = st.selectbox(
     format_func=lambda c: f"{c[0]} → {c[1]}: {c[2]} clip{'s' * (c[2] != 1)}"
     + ("" if c[0] == c[1] else "  ✗"))
 if cell:
-    clips = tables.cell_clips(ui.cached_predictions(run_dir, ui.mtime_ns(
+    clips = tables.cell_clips(caches.cached_predictions(run_dir, caches.mtime_ns(
         f"{run_dir}/{runs.PREDICTIONS}")), aggregator, cell[0], cell[1])
     table, player = st.columns([3, 2])
     table.dataframe(clips.drop(columns="true"), hide_index=True,
@@ -156,7 +159,7 @@ if cell:
                         "confidence", format="percent", min_value=0, max_value=1)})
     clip = table.selectbox("Play one", clips["path"], key=f"clip-{aggregator}")
     with player:
-        ui.play_run_clip(run_dir, report["split"], clip)
+        media.play_run_clip(run_dir, report["split"], clip)
 
 st.subheader(f"Accuracy per class · {tables.aggregator_label(aggregator)}")
 per_class = confusion.class_accuracy(frame)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-import ui
-from vidcore import doctor, tables
+from vidcore import doctor
+from vidcore.views import tables
+from webapp import dataset_choice, pages
 
 st.title(":material/movie: vidcore")
 st.write(
@@ -13,7 +14,7 @@ st.write(
     "Then measure it on held-out clips and try it on any video of your own."
 )
 
-state = tables.home_status(*ui.index_or_error())
+state = tables.home_status(*dataset_choice.index_or_error())
 cols = st.columns(4)
 cols[0].metric("Dataset", state["dataset"], help=state["dataset_help"], border=True)
 cols[1].metric("Feature cache", state["cache"], help=state["cache_help"], border=True)
@@ -27,21 +28,7 @@ if state["dataset_error"]:
                icon=":material/warning:")
 
 st.subheader("Steps")
-steps = [
-    ("dataset", ":material/video_library:", "1 · Explore the dataset",
-     "Classes, splits, leakage check, and any clip with its sampled frames."),
-    ("train", ":material/model_training:", "2 · Train a model",
-     "Pick a preset or a backbone, watch the loss fall, stop at any time."),
-    ("evaluate", ":material/analytics:", "3 · Evaluate it",
-     "Accuracy per aggregator, confusion matrix, the clips it gets wrong."),
-    ("predict", ":material/smart_display:", "4 · Predict on a video",
-     "Upload a clip or pick a test clip and see what the model says, frame by frame."),
-    ("live", ":material/videocam:", "Live · Point a camera at an action",
-     "The model names what the camera sees as it happens; keep a clip for a dataset."),
-    ("datasets", ":material/create_new_folder:", "My datasets · Your own actions",
-     "Upload clips, zips or long videos, or record them, and train on them."),
-]
-for key, icon, label, text in steps:
+for step in pages.steps():
     with st.container(border=True):
-        st.page_link(ui.PAGES[key], label=label, icon=icon)
-        st.caption(text)
+        st.page_link(step.script, label=step.step, icon=step.icon)
+        st.caption(step.blurb)

@@ -6,12 +6,14 @@ from pathlib import Path
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-import ui
-from vidcore import charts, clips, ice, stream_tables, workspace
+from vidcore import clips, workspace
 from vidcore.data.video import resize_frame
-from vidcore.live import LiveSession
 from vidcore.models.loading import model_version
 from vidcore.stream import StreamClassifier, window_plan
+from vidcore.views import charts, ice, stream_tables
+from vidcore.views.live import LiveSession
+from webapp import model_choice
+from webapp.boundary import guard
 
 SESSION = "live-session"
 CLIP = "live-clip"
@@ -37,7 +39,7 @@ TRANSLATIONS = {
 @st.cache_resource(show_spinner="Preparing the model for live frames…")
 def warmed_up(run_dir: str, model_mtime_ns: int) -> bool:
     """Build and trace the shared model once per server, before a camera waits on it."""
-    StreamClassifier(ui.model_or_stop(run_dir)).warm_up()
+    StreamClassifier(model_choice.model_or_stop(run_dir)).warm_up()
     return True
 
 # What the component's own error lines (``NAME: message``) mean, and what to do.
@@ -124,7 +126,7 @@ def show_record(live) -> None:
                         key="live-record-seconds")
     if st.button("Keep the last seconds as a clip", icon=":material/fiber_manual_record:",
                  key="live-record"):
-        with ui.guard("Writing the clip", stop=False):
+        with guard("Writing the clip", stop=False):
             old = st.session_state.get(CLIP)
             out = Path(tempfile.mkdtemp(prefix="vidcore-live-"))
             st.session_state[CLIP] = str(clips.write_clip(live.recorded(seconds), out))
@@ -150,15 +152,15 @@ def send_to_dataset(clip: Path) -> None:
         name = left.selectbox("Dataset", names, key="live-send-dataset")
         cls = right.text_input("Class (a new one is created)", key="live-send-class")
         if st.form_submit_button("Add the clip", icon=":material/add:"):
-            with ui.guard("Adding the clip", stop=False):
+            with guard("Adding the clip", stop=False):
                 added = workspace.add_clips(name, cls, [(clip.name, clip)], source="camera")
                 st.success(f"Added to {name} / {cls.strip()} ({added['added']} clip).",
                            icon=":material/check:")
 
 
 st.title("Live")
-run_dir = ui.pick_model()
-model = ui.model_or_stop(run_dir)
+run_dir = model_choice.pick_model()
+model = model_choice.model_or_stop(run_dir)
 plan = window_plan(model)
 warmed_up(run_dir, model_version(run_dir))
 st.caption(f"Point the camera at an action and press Start. The model looks at the last "
@@ -166,7 +168,7 @@ st.caption(f"Point the camera at an action and press Start. The model looks at t
            f"knows {len(model.classes)} actions: {', '.join(model.classes)}.")
 live_session = session()
 live_session.configure(model, **settings(plan))
-with ui.guard("Reading the WebRTC settings"):
+with guard("Reading the WebRTC settings"):
     rtc = ice.rtc_configuration()
 
 ctx = webrtc_streamer(

@@ -4,20 +4,21 @@ import json
 
 import streamlit as st
 
-import ui
-from app_pages import explain_panel, model_transfer, timeline_view
-from vidcore import charts, tables, webio
 from vidcore.data.sampling import describe
+from vidcore.views import charts, tables, webio
+from webapp import dataset_choice, media, model_choice
+from webapp.panels import explain, model_transfer, prediction, timeline
 
 UPLOAD, TEST_CLIP = "Upload a clip", "A test clip of the dataset"
 GRID = 4  # thumbnails per row
 
 st.title("Predict")
-run_dir = ui.pick_model()
-model = ui.model_or_stop(run_dir)
-ui.caption_with_classes(f"This model looks at {describe(model.feature_spec.sampler)} of a clip "
-                       f"({model.config.get('backbone')} features, head {model.spec.name}) "
-                       "and knows", model.classes)
+run_dir = model_choice.pick_model()
+model = model_choice.model_or_stop(run_dir)
+prediction.caption_with_classes(
+    f"This model looks at {describe(model.feature_spec.sampler)} of a clip "
+    f"({model.config.get('backbone')} features, head {model.spec.name}) and knows",
+    model.classes)
 
 source = st.radio("Clip", (UPLOAD, TEST_CLIP), horizontal=True, key="predict-source")
 if source == UPLOAD:
@@ -29,15 +30,15 @@ if source == UPLOAD:
         st.info(f"Upload a short video of one action (a few seconds is enough; at most "
                 f"{limit} MB), or pick a test clip of the dataset above.", icon=":material/upload:")
         st.stop()
-    result = ui.predict_upload(run_dir, upload.name, upload.getvalue())
+    result = prediction.predict_upload(run_dir, upload.name, upload.getvalue())
     clip_source = {"data": upload.getvalue(), "name": upload.name}
 else:
-    index = ui.current_index()
+    index = dataset_choice.current_index()
     clips = [r.path for r in (index.test or index.records)]
     clip = st.selectbox("Test clip", clips, key="predict-clip",
                         help="Test clips of the dataset chosen in the sidebar.")
     clip_source = {"path": str(index.path_of(index.find(clip)))}
-    result = ui.predict_file(run_dir, clip_source["path"])
+    result = prediction.predict_file(run_dir, clip_source["path"])
 
 prediction = result["prediction"]
 note = prediction.get("sampling_note")
@@ -50,11 +51,11 @@ with st.container(key="answers"):
         col.metric(f"{answer['title']}{own}", answer["label"], answer["confidence_text"],
                    delta_color="off", delta_arrow="off", border=True)
 
-looked = explain_panel.switch()
+looked = explain.switch()
 player, grid = st.columns([2, 3])
 with player:
-    ui.show_media(*result["preview"], start_time=timeline_view.start_time(
-        timeline_view.clip_id(clip_source.get("path"), clip_source.get("data"))))
+    media.show_media(*result["preview"], start_time=timeline.start_time(
+        timeline.clip_id(clip_source.get("path"), clip_source.get("data"))))
 with grid, st.container(key="frame-grid"):
     st.markdown(f"**The {len(result['thumbs'])} sampled frames** and "
                 + ("where the evidence lies" if looked else "each one's top class"))
@@ -65,9 +66,9 @@ with grid, st.container(key="frame-grid"):
             best, prob = frame["top"][0]
             col.image(image, caption=f"{frame['time']:.2f} s · {best} {prob:.0%}")
     if looked:
-        explain_panel.frame_grid(run_dir, model, clip_source, prediction, result["thumbs"], GRID)
+        explain.frame_grid(run_dir, model, clip_source, prediction, result["thumbs"], GRID)
 
-timeline_view.show(run_dir, model, prediction, **clip_source)
+timeline.show(run_dir, model, prediction, **clip_source)
 
 st.subheader("Predictions over time")
 st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction)))

@@ -2,21 +2,24 @@
 
 import streamlit as st
 
-import ui
-from vidcore import launch, runs
+from vidcore import runs
 from vidcore.data.sampling import create_sampler
 from vidcore.errors import VidcoreError
 from vidcore.models.backbones import imagenet_weights_available, list_backbones
 from vidcore.models.heads import get_head, list_heads
 from vidcore.presets import PRESETS, cost_line, list_presets
+from vidcore.views import launch
+from webapp import dataset_choice, state
+from webapp.boundary import guard
+from webapp.panels import training
 
 LIVE_SECONDS = 1.5  # how often a running run is re-read
 SAMPLERS = ("uniform", "segments", "fps")
 START_ERROR = "train-start-error"  # why the last Start click was refused
 
 st.title("Train")
-dataset = ui.dataset_path()
-split = int(st.session_state.get(ui.DATASET_SPLIT, 1))
+dataset = dataset_choice.dataset_path()
+split = int(st.session_state.get(state.DATASET_SPLIT, 1))
 st.caption(f"Dataset `{dataset}`, split {split} (change it in the sidebar). Training runs in "
            "the background: you can leave this page, reload it or close the tab.")
 
@@ -75,20 +78,20 @@ def live_view(run_dir: str) -> None:
         (runs.read_json(f"{run_dir}/{launch.LAUNCH}", {}) or {}).get("config", {})
     busy = state["state"] in ("starting", "running")
     head, stop = st.columns([5, 1])
-    head.markdown(f"**{run_dir.rsplit('/', 1)[-1]}** · {ui.state_badge(state['state'])}  \n"
+    head.markdown(f"**{run_dir.rsplit('/', 1)[-1]}** · {training.state_badge(state['state'])}  \n"
                   f"{launch.describe_config(config)}")
     if busy and stop.button("Stop", icon=":material/stop:", key=f"stop-{run_dir}"):
-        with ui.guard("Stopping the run", stop=False):
+        with guard("Stopping the run", stop=False):
             launch.request_stop(run_dir)
             st.toast("Stop requested: the run ends after its current batch and keeps its "
                      "best model.")
-    ui.render_run_progress(state, records, run_dir)
+    training.render_run_progress(state, records, run_dir)
     seen = st.session_state.get(f"state-{run_dir}", state["state"])
     st.session_state[f"state-{run_dir}"] = state["state"]
     if seen != state["state"] and (seen == "starting" or not busy):
         # The run has just got its config, or has ended: refresh the run list as well,
         # and keep watching this run once it is over.
-        st.session_state[ui.TRAIN_RUN] = run_dir
+        st.session_state[state.TRAIN_RUN] = run_dir
         st.rerun()
 
 
@@ -98,9 +101,9 @@ st.caption(cost_line(preset))
 argv = recipe_form(preset)
 if argv is not None:
     st.session_state[START_ERROR] = None
-    with ui.guard("Starting the training run", stop=False):
+    with guard("Starting the training run", stop=False):
         try:
-            st.session_state[ui.TRAIN_RUN] = str(launch.start_training(argv))
+            st.session_state[state.TRAIN_RUN] = str(launch.start_training(argv))
         except VidcoreError as err:
             # The live view reruns the page when a run changes state; keep the refusal
             # on screen through that rerun.
@@ -112,7 +115,7 @@ elif st.session_state.get(START_ERROR):
              icon=":material/error:")
 
 all_runs = runs.list_runs()
-watched = st.session_state.get(ui.TRAIN_RUN) or next(
+watched = st.session_state.get(state.TRAIN_RUN) or next(
     (r["path"] for r in all_runs if r["state"] == "running"), None)
 if watched:
     st.subheader("Live")
@@ -126,7 +129,7 @@ if not all_runs and not watched:
             "about a minute.", icon=":material/info:")
 active = runs.active_model()
 for run in all_runs[:20]:
-    ui.run_row(run, is_active=runs.same_run(active, run["path"]))
+    training.run_row(run, is_active=runs.same_run(active, run["path"]))
 if len(all_runs) > 20:
     st.caption(f"The 20 newest of {len(all_runs)} runs; all are under "
                f"`{runs.default_runs_dir()}` (`vidcore runs` lists them).")

@@ -64,7 +64,8 @@ def longest_task(page) -> tuple[float, float]:
 
 def click_a_cell(page, report: dict, shown: list[str]) -> dict:
     """Click the centre of the worst mistake cell shown; did the cell list name it?"""
-    from vidcore import confusion, tables
+    from vidcore import confusion
+    from vidcore.views import tables
 
     pairs = confusion.confused_pairs(tables.confusion_frame(report, report["primary"]))
     pairs = pairs[pairs["true"].isin(shown) & pairs["predicted"].isin(shown)]
@@ -85,7 +86,8 @@ def click_a_cell(page, report: dict, shown: list[str]) -> dict:
 
 def measure(classes: int, tmp: Path, shots: Path | None) -> dict:
     """Build the world of ``classes`` classes, serve it, measure Evaluate in Chromium."""
-    from vidcore import confusion, runs, tables
+    from vidcore import confusion, runs
+    from vidcore.views import tables
 
     root = make_ucf_tree(tmp / f"c{classes}", classes, 132 * classes)
     runs_dir = tmp / f"c{classes}" / "runs"

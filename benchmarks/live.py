@@ -29,12 +29,12 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vidcore.data.demo import DEMO_CLASSES, FPS, HEIGHT, WIDTH, render_clip  # noqa: E402
-from vidcore.live_feed import LiveStream  # noqa: E402
 from vidcore.models.cpu import flags_line  # noqa: E402
 from vidcore.predict import load_model  # noqa: E402
 from vidcore.runs import DEMO_MODEL_DIR  # noqa: E402
 from vidcore.stream import StreamClassifier  # noqa: E402
 from vidcore.timeline import timeline  # noqa: E402
+from vidcore.views.live_feed import LiveStream  # noqa: E402
 
 
 def live(model, seconds: float) -> None:

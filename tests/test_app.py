@@ -12,11 +12,12 @@ import time
 
 import pytest
 
-import ui
 from tests import app_world
 from tests.apptest import APP, open_page, texts  # noqa: F401 - APP: test_presets_accurate
 from tests.videos import write_video
-from vidcore import launch, runs
+from vidcore import runs
+from vidcore.views import launch
+from webapp import media
 
 # Live is missing: AppTest cannot run its camera component (test_browser opens it for real).
 PAGES = ["home", "dataset", "datasets", "train", "evaluate", "predict"]
@@ -64,7 +65,7 @@ def test_dataset_filters_change_the_table(app):
 
 def test_dataset_frame_strip_follows_the_sidebar_sampler(app):
     open_page(app, "dataset")
-    ui.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
+    media.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
     assert app.run().get("video")  # the clip plays (as WebM)
     assert len(app.image[0].captions) == 8  # the strip: one image per sampled frame
     assert "uniform, 8 frames" in texts(app.markdown)
@@ -147,7 +148,7 @@ def test_evaluate_scores_then_lists_the_clips_of_a_cell(app):
     assert len(clips) == count
     assert set(clips["predicted"]) == {predicted}
     assert all(path.startswith(f"{true}/") for path in clips["path"])
-    ui.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
+    media.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
     assert app.run().get("video")  # one clip of the cell plays
 
 

@@ -14,12 +14,12 @@ from tests import app_world
 from tests.apptest import open_page, texts
 from tests.videos import write_video
 from vidcore import export, runs
+from webapp import state
 
 
 def ui_run_choice() -> str:
-    import ui
 
-    return ui.RUN_CHOICE
+    return state.RUN_CHOICE
 
 
 def captions(at: AppTest) -> list[str]:

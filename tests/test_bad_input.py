@@ -410,7 +410,7 @@ def _damaged_avi_header(path: Path) -> None:
 
 DECODER_PATHS = """
 import sys
-from vidcore import webio
+from vidcore.views import webio
 from vidcore.data.sampling import UniformSampler
 from vidcore.data.video import probe, read_frames
 from vidcore.errors import VidcoreError

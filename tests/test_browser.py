@@ -12,11 +12,11 @@ import shutil
 
 import pytest
 
-import ui
 from tests import app_world
 from tests.web import EXCEPTION, SHOTS, click_cell, open_page, shoot, wait_idle
-from vidcore import launch as run_launch
 from vidcore import runs
+from vidcore.views import launch as run_launch
+from webapp import pages
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def server(world, serve_app, tmp_path_factory):
 
 
 def test_every_page_renders_with_the_sidebar(page, server):
-    for name in ui.PAGES:
+    for name in pages.PAGES:
         open_page(page, server.url, name)
         assert page.locator(EXCEPTION).count() == 0, name
         # Opened by URL: the router still ran (dataset picker in the sidebar, full menu).

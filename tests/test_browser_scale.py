@@ -10,7 +10,8 @@ import pytest
 
 from scripts.scale_world import make_evaluated_run, make_ucf_tree
 from tests.web import EXCEPTION, SHOTS, click_cell, click_until, new_page, shoot, wait_idle
-from vidcore import confusion, runs, tables
+from vidcore import confusion, runs
+from vidcore.views import tables
 
 pytestmark = pytest.mark.browser
 

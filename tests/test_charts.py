@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from vidcore import charts, confusion, tables
+from vidcore import confusion
+from vidcore.views import charts, tables
 
 REPORT = {
     "classes": ["A", "B"], "primary": "temporal",

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ui
 from scripts.scale_world import class_names, fake_probabilities
-from vidcore import charts, confusion, tables
+from vidcore import confusion
 from vidcore.errors import InputError
+from vidcore.views import charts, tables
+from webapp.panels import evaluation
 
 SIZES = (10, 101, 400)
 
@@ -120,13 +121,13 @@ def test_a_click_selects_the_cell_under_the_pointer(matrix):
 
 
 def _pick(state: dict, cells: list) -> dict:
-    """Run ``ui.cell_picked`` against a plain dict standing in for the session state."""
-    real = ui.st.session_state
-    ui.st.session_state = state
+    """Run ``evaluation.cell_picked`` against a plain dict standing in for the session state."""
+    real = evaluation.st.session_state
+    evaluation.st.session_state = state
     try:
-        ui.cell_picked("chart", "cell", cells)
+        evaluation.cell_picked("chart", "cell", cells)
     finally:
-        ui.st.session_state = real
+        evaluation.st.session_state = real
     return state
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import ui
 from tests.apptest import messages, open_page, start_app
 from tests.workspace_clips import demo_clip
 from vidcore import workspace as ws
+from webapp import state
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,8 @@ def test_create_from_the_page_selects_it_everywhere(at):
     assert not at.exception, at.exception
     assert "Created **my-actions**" in messages(at)
     assert ws.list_names() == ["my-actions"]
-    assert at.sidebar.radio(key=ui.DATASET_SOURCE).value == ui.MINE
-    assert at.sidebar.selectbox(key=ui.MY_DATASET).value == "my-actions"
+    assert at.sidebar.radio(key=state.DATASET_SOURCE).value == state.MINE
+    assert at.sidebar.selectbox(key=state.MY_DATASET).value == "my-actions"
     assert "a classifier needs at least 2" in messages(at)
     open_page(at, "train")  # an empty dataset: a hint, not an error
     assert not at.error, at.error

@@ -13,8 +13,8 @@ import pytest
 
 from tests.web import EXCEPTION, SHOTS, new_page, shoot, wait_idle
 from tests.workspace_clips import demo_clip, zip_bytes
-from vidcore import launch as run_launch
 from vidcore import runs
+from vidcore.views import launch as run_launch
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui
 from scripts.scale_world import make_evaluated_run, make_ucf_tree
 from vidcore import runs
+from webapp import media, state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CLASSES, CLIPS = 101, 101 * 30  # 30 clips a class: 9 tested (groups 1-7), 21 trained
@@ -38,8 +38,8 @@ def app(world, monkeypatch):
     monkeypatch.setenv("VIDCORE_STORE", str(world["tmp"] / "store"))
     monkeypatch.delenv("VIDCORE_DATA_ROOTS", raising=False)
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[ui.DATASET_SOURCE] = ui.FOLDER
-    at.session_state[ui.DATASET_PATH] = str(world["dataset"])
+    at.session_state[state.DATASET_SOURCE] = state.FOLDER
+    at.session_state[state.DATASET_PATH] = str(world["dataset"])
     return at
 
 
@@ -62,9 +62,9 @@ def heatmap(at: AppTest) -> dict:
 
 def test_evaluate_at_101_classes_focuses_on_the_most_confused(app, world):
     open_page(app, "evaluate")
-    assert app.selectbox(key=ui.RUN_CHOICE).value == str(world["runs"] / world["run"].name)
-    assert "★ active" in app.selectbox(key=ui.RUN_CHOICE).format_func(
-        app.selectbox(key=ui.RUN_CHOICE).value)
+    assert app.selectbox(key=state.RUN_CHOICE).value == str(world["runs"] / world["run"].name)
+    assert "★ active" in app.selectbox(key=state.RUN_CHOICE).format_func(
+        app.selectbox(key=state.RUN_CHOICE).value)
     assert "20 of 101 classes" in texts(app.caption)
     spec = heatmap(app)
     marks = next(t for t in spec["data"] if t["type"] == "scatter")
@@ -116,7 +116,7 @@ def test_dataset_of_many_clips_finds_one_without_waiting(app):
     video = next(s for s in app.selectbox if s.label == "Video")
     assert video.options == ["YoYo/v_YoYo_g08_c01.avi"]
     assert "Converting the clip" in texts(app.caption) or app.get("video")
-    ui.PREVIEWS.wait_idle(60)
+    media.PREVIEWS.wait_idle(60)
     assert app.run().get("video")
 
 

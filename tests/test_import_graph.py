@@ -1,6 +1,6 @@
 """The project's import graph has no circle.
 
-Every ``import`` in vidcore/ and in the app's modules (app.py, ui.py, charts.py,
+Every ``import`` in vidcore/ and in the app's modules (app.py, webapp/,
 app_pages/), at module level or inside a function (a lazy import still ties the two
 modules together), is an edge from the importing module to the module imported. A
 module importing a package's submodule is an edge to that submodule; the package's
@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def project_modules(root: Path = ROOT) -> dict[str, Path]:
-    """Module name -> file, for vidcore/ and the app (``app_pages.x``, ``ui``...)."""
-    files = [*root.joinpath("vidcore").rglob("*.py"), *root.joinpath("app_pages").glob("*.py"),
-             *(p for p in (root / n for n in ("app.py", "ui.py")) if p.exists())]
+    """Module name -> file, for vidcore/ and the app (``app_pages.x``, ``webapp.x``...)."""
+    files = [*root.joinpath("vidcore").rglob("*.py"), *root.joinpath("webapp").rglob("*.py"),
+             *root.joinpath("app_pages").glob("*.py"), root / "app.py"]
     modules = {}
     for path in files:
         parts = list(path.relative_to(root).with_suffix("").parts)
@@ -98,7 +98,8 @@ def test_the_graph_sees_real_edges():
     assert "vidcore.models.engines" in graph["vidcore.features.spec"]  # a lazy import
     assert "vidcore.features.store" in graph["vidcore.features.pipeline"]
     assert "vidcore.runs" in graph["vidcore.models.loading"]
-    assert "ui" in graph["app"]
+    assert "webapp.sidebar" in graph["app"]
+    assert "webapp.panels.explain" in graph["app_pages.predict"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 

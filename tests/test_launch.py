@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from vidcore import launch, runs
+from vidcore import runs
 from vidcore.data.sampling import FpsSampler, UniformSampler
 from vidcore.errors import InputError, RunError
+from vidcore.views import launch
 
 
 def test_argv_names_only_what_differs_from_the_preset(tmp_path):

@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from vidcore import clips, ice
+from vidcore import clips
 from vidcore.data.video import probe
 from vidcore.errors import InputError
-from vidcore.live import LiveSession
+from vidcore.views import ice
+from vidcore.views.live import LiveSession
 
 
 def test_ice_default_is_an_explicit_empty_list():

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import write_video
 from vidcore.errors import VideoReadError
-from vidcore.previews import Previews
+from vidcore.views.previews import Previews
 
 
 def test_asking_returns_at_once_and_the_preview_comes_later(tmp_path):

@@ -18,8 +18,8 @@ from vidcore.data.video import probe
 from vidcore.errors import InputError, VideoReadError
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [*sorted((ROOT / "vidcore").rglob("*.py")), *sorted((ROOT / "app_pages").glob("*.py")),
-           *(ROOT / name for name in ("app.py", "ui.py"))]
+SOURCES = [*sorted((ROOT / "vidcore").rglob("*.py")), *sorted((ROOT / "webapp").rglob("*.py")),
+           *sorted((ROOT / "app_pages").glob("*.py")), ROOT / "app.py"]
 
 
 def _environment_reads(tree: ast.AST):

@@ -17,11 +17,11 @@ import pytest
 from vidcore import cli
 from vidcore.data.demo import render_clip
 from vidcore.errors import InputError
-from vidcore.live_feed import LatestQueue, LiveStream
 from vidcore.predict import load_model, predict
 from vidcore.runs import DEMO_MODEL_DIR
 from vidcore.stream import KeepClock, StreamClassifier, window_plan
 from vidcore.timeline import timeline
+from vidcore.views.live_feed import LatestQueue, LiveStream
 
 pytestmark = pytest.mark.slow
 FPS = 25

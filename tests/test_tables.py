@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_video
-from vidcore import tables
 from vidcore.data.index import VideoIndex, VideoRecord
+from vidcore.views import tables
 
 
 @pytest.fixture

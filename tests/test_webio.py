@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import write_video
-from vidcore import settings, webio
+from vidcore import settings
 from vidcore.errors import InputError, VideoReadError
+from vidcore.views import webio
 
 
 @pytest.fixture

@@ -124,7 +124,8 @@ def _kill_group(proc: subprocess.Popen, sig: int) -> None:
 
 def end_training_runs(runs_dir: Path) -> None:
     """Stop every background training run under ``runs_dir`` that is still going."""
-    from vidcore import launch, runs
+    from vidcore import runs
+    from vidcore.views import launch
 
     for launched in Path(runs_dir).glob(f"*/{launch.LAUNCH}"):
         pid = (runs.read_json(launched, {}) or {}).get("pid")

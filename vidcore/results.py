@@ -112,7 +112,7 @@ def load_results(run_dir: str | os.PathLike, split: int | None = None) -> RunRes
 
 
 def _read_table(run_dir: Path, aggregators: list[str]):
-    from vidcore.tables import read_predictions
+    from vidcore.views.tables import read_predictions
 
     table = read_predictions(run_dir / runs.PREDICTIONS)
     wanted = ["path", "true"] + [f"{a}_{c}" for a in aggregators

@@ -8,7 +8,7 @@ backbone call, not K; the head then runs on the window (the same
 ``TrainedModel.predict_many`` and ``vidcore.evaluate.aggregate`` that ``predict`` uses,
 which is why a window fed frame by frame gives ``predict``'s probabilities).
 
-Used by the Live page (camera frames, through ``vidcore.live_feed.LiveStream``: a
+Used by the Live page (camera frames, through ``vidcore.views.live_feed.LiveStream``: a
 bounded queue with a latest-frame policy and one worker thread) and by
 ``vidcore.timeline`` (a file of any length).
 """

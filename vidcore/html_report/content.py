@@ -73,7 +73,7 @@ def dataset_facts(results: RunResults, index) -> dict:
 
 def aggregator_figures(results: RunResults) -> list[dict]:
     """Per aggregator, the primary first: top-1, top-5, mean class accuracy, intervals."""
-    from vidcore.tables import aggregator_label
+    from vidcore.views.tables import aggregator_label
 
     cis = intervals(results)
     rows = []
@@ -103,7 +103,7 @@ def calibration_figures(results: RunResults) -> list[dict]:
 
 
 def _confusion_frame(results: RunResults):
-    from vidcore.tables import confusion_frame
+    from vidcore.views.tables import confusion_frame
 
     return confusion_frame(results.report, results.primary)
 

@@ -1,7 +1,7 @@
 """The report's plotly figures: the app's own confusion and per-class charts, plus
 accuracy with intervals and the reliability diagram.
 
-The confusion matrix and per-class bars come from ``vidcore.charts``, the module the
+The confusion matrix and per-class bars come from ``vidcore.views.charts``, the module the
 app's pages draw with, so the report draws them exactly as Evaluate does, at 101
 classes too.
 """
@@ -13,8 +13,8 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from vidcore import charts
 from vidcore.confusion import FULL_VIEW_MAX, focus_classes
+from vidcore.views import charts
 
 MARGIN = {"t": 30, "b": 10, "l": 10, "r": 10}
 METRICS = {"top1": "top-1", "mean_class_accuracy": "mean class accuracy"}

@@ -33,7 +33,7 @@ def clip_frames(path: str | os.PathLike, count: int = FRAMES, width: int = WIDTH
     (the report then says so rather than failing)."""
     from vidcore.data.sampling import UniformSampler
     from vidcore.data.video import read_frames
-    from vidcore.webio import thumbnails
+    from vidcore.views.webio import thumbnails
 
     if not Path(path).is_file():
         return []

@@ -12,9 +12,9 @@ import logging
 import threading
 import time
 
-from vidcore.live_feed import LiveStream
 from vidcore.models.loading import TrainedModel
 from vidcore.stream import StreamClassifier
+from vidcore.views.live_feed import LiveStream
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,12 @@ import hashlib
 
 import streamlit as st
 
-import ui
-from vidcore import charts, stream_tables, webio
 from vidcore.models.loading import model_version
 from vidcore.stream import window_plan
 from vidcore.timeline import timeline
+from vidcore.views import charts, stream_tables, webio
+from webapp import caches
+from webapp.boundary import guard
 
 START = "timeline-start"  # {"clip": id, "time": seconds}: where the player starts
 PICK = "timeline-pick"
@@ -23,7 +24,9 @@ PICK = "timeline-pick"
 
 def clip_id(path: str | None, data: bytes | None) -> str:
     """A stable id of the clip on the page (its content for uploads, else its path)."""
-    return hashlib.sha256(data).hexdigest() if data is not None else f"{path}:{ui.mtime_ns(path)}"
+    if data is not None:
+        return hashlib.sha256(data).hexdigest()
+    return f"{path}:{caches.mtime_ns(path)}"
 
 
 def start_time(clip: str) -> int:
@@ -35,7 +38,7 @@ def start_time(clip: str) -> int:
 @st.cache_data(max_entries=8, show_spinner="Classifying every window of the clip…")
 def _timeline(run_dir: str, model_mtime: int, clip: str, name: str, path: str | None,
               _data: bytes | None) -> dict:
-    model = ui.cached_model(run_dir, model_mtime)
+    model = caches.cached_model(run_dir, model_mtime)
     if _data is None:
         return timeline(model, path).to_dict()
     with webio.saved_upload(_data, name) as saved:
@@ -59,7 +62,7 @@ def show(run_dir: str, model, prediction: dict, path: str | None = None,
     if duration <= plan.seconds:
         return
     clip = clip_id(path, data)
-    with ui.guard("Making the timeline", stop=False):
+    with guard("Making the timeline", stop=False):
         tl = _timeline(run_dir, model_version(run_dir), clip,
                        name, path, data)
         _band(tl, model.primary, duration, clip)

@@ -11,9 +11,11 @@ import cv2
 import numpy as np
 import streamlit as st
 
-import ui
-from vidcore import explain, webio
+from vidcore import explain
 from vidcore.models.loading import model_version
+from vidcore.views import webio
+from webapp import caches
+from webapp.boundary import guard
 
 SWITCH_KEY, CLASS_KEY, OPACITY_KEY = "explain-on", "explain-class", "explain-opacity"
 
@@ -27,11 +29,11 @@ def switch() -> bool:
 
 @st.cache_resource(max_entries=2, show_spinner="Preparing the explainer (once per model)…")
 def _explainer(run_dir: str, model_mtime: int):
-    return explain.Explainer(ui.cached_model(run_dir, model_mtime))
+    return explain.Explainer(caches.cached_model(run_dir, model_mtime))
 
 
 def _explained(run_dir: str, model_mtime: int, path, class_name: str | None) -> dict:
-    model = ui.cached_model(run_dir, model_mtime)
+    model = caches.cached_model(run_dir, model_mtime)
     _, result, _ = explain.explain_video(model, path, class_name,
                                          explainer=_explainer(run_dir, model_mtime))
     return {"explanation": result.to_dict(), "heatmaps": result.heatmaps,
@@ -53,10 +55,10 @@ def _explain_upload(run_dir: str, model_mtime: int, digest: str, name: str, _dat
 
 def _explanation(run_dir: str, source: dict, class_name: str) -> dict:
     mtime = model_version(run_dir)
-    with ui.guard("Explaining the prediction"):
+    with guard("Explaining the prediction"):
         if source.get("path"):
             path = source["path"]
-            return _explain_file(run_dir, mtime, path, ui.mtime_ns(path), class_name)
+            return _explain_file(run_dir, mtime, path, caches.mtime_ns(path), class_name)
         name, data = source["name"], source["data"]
         return _explain_upload(run_dir, mtime, hashlib.sha256(data).hexdigest(), name, data,
                                class_name)

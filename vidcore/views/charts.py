@@ -1,4 +1,4 @@
-"""Plotly figures of the app pages: DataFrames from ``vidcore.tables`` in, figures out.
+"""Plotly figures of the app pages: DataFrames from ``vidcore.views.tables`` in, figures out.
 
 No Streamlit here; every chart gets axis titles and a compact margin so pages look alike.
 """
@@ -13,7 +13,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from vidcore.tables import SPLIT_COLORS
+from vidcore.views.tables import SPLIT_COLORS
 
 MARGIN = {"t": 30, "b": 10, "l": 10, "r": 10}
 CURVE_COLORS = {"train": "#3b5bdb", "validation": "#f08c00"}

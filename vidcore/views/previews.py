@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from vidcore import webio
+from vidcore.views import webio
 
 
 class Previews:

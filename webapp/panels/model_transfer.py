@@ -7,9 +7,10 @@ button is clicked, on Streamlit's download thread, and cached per model version.
 
 import streamlit as st
 
-import ui
 from vidcore import export, runs
 from vidcore.models.loading import model_version
+from webapp import state
+from webapp.boundary import guard
 
 FORMATS = {  # format -> (button label, file suffix, mime type)
     "bundle": ("Bundle for another vidcore (.zip)", "zip", "application/zip"),
@@ -28,7 +29,7 @@ def _export_bytes(run_dir: str, fmt: str, model_mtime: int) -> bytes:
 
 def downloads(run_dir: str) -> None:
     """One download button per export format of the run (made on click, cached)."""
-    with ui.guard("Preparing the exports", stop=False):
+    with guard("Preparing the exports", stop=False):
         export.portable_config(runs.check_run_dir(run_dir))  # says why, before any click
         mtime = model_version(run_dir)
         name = runs.check_run_dir(run_dir).name
@@ -54,10 +55,10 @@ def upload() -> None:
     if done and done[0] == data.file_id:  # the rerun after an import: say it once more
         st.success(f"Added {data.name} as run {done[1]}.", icon=":material/check_circle:")
         return
-    with ui.guard("Importing the bundle", stop=False):
+    with guard("Importing the bundle", stop=False):
         run_dir = export.import_bundle_bytes(data.getvalue(), data.name)
         st.session_state["bundle-imported"] = (data.file_id, run_dir.name)
-        st.session_state[ui.WANTED_RUN] = str(run_dir)
+        st.session_state[state.WANTED_RUN] = str(run_dir)
         st.rerun()
 
 

@@ -1,0 +1,75 @@
+"""Predict's prediction of a dataset clip or an upload, cached, with its thumbnails and preview."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from vidcore.data.video import read_frames
+from vidcore.models.loading import model_version
+from vidcore.views import webio
+from webapp.boundary import guard
+from webapp.caches import cached_model, mtime_ns
+
+CLASS_LIST_MAX = 12  # longer class lists go into an expander
+
+
+def caption_with_classes(text: str, classes) -> None:
+    """``text`` + "N actions: a, b, c." as a caption; a long list folds into an expander."""
+    if len(classes) <= CLASS_LIST_MAX:
+        st.caption(f"{text} {len(classes)} actions: {', '.join(classes)}.")
+        return
+    st.caption(f"{text} {len(classes)} actions.")
+    with st.expander(f"The {len(classes)} actions it knows"):
+        st.caption(", ".join(classes))
+
+
+UPLOAD_HINT = ("Upload a video that plays in a video player (MP4, AVI, MOV, MKV or WebM); "
+               "if yours does, convert it to H.264 MP4 and try again.")
+
+
+def _predict_path(run_dir: str, path) -> dict:
+    """Prediction, sampled-frame thumbnails and a browser preview of one video file."""
+    from vidcore.predict import predict
+
+    model = cached_model(run_dir, model_version(run_dir))
+    prediction = predict(model, path).to_dict()
+    # predict() does not hand back pixels; decoding the few sampled frames again is cheap.
+    frames = read_frames(path, model.feature_spec.sampler)
+    return {"prediction": prediction, "thumbs": webio.thumbnails(frames.images),
+            "preview": webio.browser_clip(path)}
+
+
+@st.cache_data(max_entries=16, show_spinner="Predicting…")
+def _cached_file(run_dir: str, model_mtime: int, path: str, file_mtime: int) -> dict:
+    return _predict_path(run_dir, path)
+
+
+@st.cache_data(max_entries=8, show_spinner="Predicting…")
+def _cached_upload(run_dir: str, model_mtime: int, digest: str, name: str, _data: bytes) -> dict:
+    from vidcore.errors import VideoReadError
+
+    try:
+        with webio.saved_upload(_data, name) as path:
+            result = _predict_path(run_dir, path)
+    except VideoReadError as err:  # name the user's file, not the private temp path
+        raise VideoReadError(name, err.reason) from None
+    result["prediction"]["video"] = name
+    return result
+
+
+def predict_file(run_dir: str, path: str) -> dict:
+    """``_predict_path`` of a dataset clip, cached per model and file version."""
+
+    with guard("Predicting"):
+        return _cached_file(run_dir, model_version(run_dir), path,
+                            mtime_ns(path))
+
+
+def predict_upload(run_dir: str, name: str, data: bytes) -> dict:
+    """``_predict_path`` of uploaded bytes (saved privately, deleted after), cached by content."""
+    import hashlib
+
+
+    with guard("Reading the uploaded video", hint=UPLOAD_HINT):
+        return _cached_upload(run_dir, model_version(run_dir),
+                              hashlib.sha256(data).hexdigest(), name, data)
