@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.workspace_clips import action
 from vidcore import cli
-from vidcore.data.demo import render_clip
 from vidcore.errors import InputError
 from vidcore.predict import load_model, predict
 from vidcore.runs import DEMO_MODEL_DIR
@@ -50,15 +50,6 @@ def decode_all(path):
     return frames
 
 
-def action(name, seconds, group=3):
-    """``seconds`` of one demo action: clips of one group (one scene) back to back."""
-    need = round(seconds * FPS)
-    clips, have, clip = [], 0, 1
-    while have < need:
-        clips.append(render_clip(name, group, clip))
-        have += len(clips[-1])
-        clip += 1
-    return np.concatenate(clips)[:need]
 
 
 @pytest.fixture(scope="module")
