@@ -72,23 +72,23 @@ def recipe_form(preset: str) -> list[str] | None:
 
 def live_view(run_dir: str) -> None:
     """One run: state, extraction progress, curves, Stop; reruns the page as it starts and ends."""
-    state = launch.run_state(run_dir)
+    run = launch.run_state(run_dir)
     records = runs.read_metrics(run_dir)
     config = runs.read_json(f"{run_dir}/{runs.CONFIG}") or \
         (runs.read_json(f"{run_dir}/{launch.LAUNCH}", {}) or {}).get("config", {})
-    busy = state["state"] in ("starting", "running")
+    busy = run["state"] in ("starting", "running")
     head, stop = st.columns([5, 1])
-    head.markdown(f"**{run_dir.rsplit('/', 1)[-1]}** · {training.state_badge(state['state'])}  \n"
+    head.markdown(f"**{run_dir.rsplit('/', 1)[-1]}** · {training.state_badge(run['state'])}  \n"
                   f"{launch.describe_config(config)}")
     if busy and stop.button("Stop", icon=":material/stop:", key=f"stop-{run_dir}"):
         with guard("Stopping the run", stop=False):
             launch.request_stop(run_dir)
             st.toast("Stop requested: the run ends after its current batch and keeps its "
                      "best model.")
-    training.render_run_progress(state, records, run_dir)
-    seen = st.session_state.get(f"state-{run_dir}", state["state"])
-    st.session_state[f"state-{run_dir}"] = state["state"]
-    if seen != state["state"] and (seen == "starting" or not busy):
+    training.render_run_progress(run, records, run_dir)
+    seen = st.session_state.get(f"state-{run_dir}", run["state"])
+    st.session_state[f"state-{run_dir}"] = run["state"]
+    if seen != run["state"] and (seen == "starting" or not busy):
         # The run has just got its config, or has ended: refresh the run list as well,
         # and keep watching this run once it is over.
         st.session_state[state.TRAIN_RUN] = run_dir
@@ -115,8 +115,8 @@ elif st.session_state.get(START_ERROR):
              icon=":material/error:")
 
 all_runs = runs.list_runs()
-watched = st.session_state.get(state.TRAIN_RUN) or next(
-    (r["path"] for r in all_runs if r["state"] == "running"), None)
+watched = st.session_state.get(state.TRAIN_RUN) or launch.busy_run()
+watched = str(watched) if watched else None
 if watched:
     st.subheader("Live")
     busy = launch.run_state(watched)["state"] in ("starting", "running")

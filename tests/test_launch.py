@@ -91,3 +91,21 @@ def test_stop_before_the_child_wrote_its_config(tmp_path):
     assert runs.stop_requested(run)
     with pytest.raises(RunError):
         launch.request_stop(tmp_path / "nothing")
+
+
+def test_busy_run_is_the_newest_launch_still_starting_or_running(tmp_path):
+    """After a reload the Train page watches this run: one still loading counts too."""
+    config = launch.planned_config(launch.train_argv(tmp_path, 1, "default", weights="none"))
+    root = tmp_path / "runs"
+    root.mkdir()
+    assert launch.busy_run(root) is None
+    finished = _fake_run(root, "a-finished", config, state="finished")
+    runs.write_json(finished / launch.LAUNCH, {"pid": os.getpid()})
+    assert launch.busy_run(root) is None
+    starting = root / "b-starting"  # launched, its child has written nothing yet
+    starting.mkdir()
+    runs.write_json(starting / launch.LAUNCH, {"pid": os.getpid(), "config": config.to_dict()})
+    assert launch.busy_run(root) == starting
+    running = _fake_run(root, "c-running", config)
+    runs.write_json(running / launch.LAUNCH, {"pid": os.getpid()})
+    assert launch.busy_run(root) == running

@@ -110,6 +110,19 @@ def find_running(config, root: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def busy_run(root: str | os.PathLike | None = None) -> Path | None:
+    """The newest launched run under ``root`` that is still starting or running, or None.
+
+    What the Train page watches after a reload, when its session forgot the run it
+    started: a run whose child has not written ``config.json`` yet counts too.
+    """
+    root = Path(root) if root else runs.default_runs_dir()
+    for folder in sorted(root.glob("*/"), reverse=True):
+        if (folder / LAUNCH).is_file() and run_state(folder)["state"] in ("starting", "running"):
+            return folder
+    return None
+
+
 @contextlib.contextmanager
 def _launch_lock(root: Path):
     """Serialise check-then-start across threads and processes (two tabs clicking at once)."""
