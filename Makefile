@@ -18,7 +18,7 @@ run: deps demo-data
 
 test: dev-deps browser
 	$(PY) -m ruff check vidcore tests app_pages webapp scripts app.py benchmarks
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS)
 
 venv: $(PY)
 $(PY):
