@@ -56,9 +56,10 @@ def split_notes(index: VideoIndex) -> list[str]:
     generated = index.splits_source == "generated"
     notes = []
     for name in untested_classes(index):
-        why = f"; a class needs {TESTED} to be tested" if generated else " (the split lists)"
-        notes.append(f"{name}: no test clips, its accuracy is not measured (its clips come "
-                     f"from {recordings(_groups(index, name))}{why})")
+        n = recordings(_groups(index, name))
+        why = (f"its clips come from {n}; a class needs {TESTED} to be tested" if generated
+               else f"the split lists test none of its {n}")
+        notes.append(f"{name}: no test clips, its accuracy is not measured ({why})")
     for name in untrained_classes(index):
         notes.append(f"{name}: no training clips, the model cannot predict it "
                      "(its test clips count as errors)")
