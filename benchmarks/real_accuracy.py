@@ -92,8 +92,11 @@ def run_fold(preset: str, manifest: Path, run_dir: Path, store: str | None) -> d
     result = train(preset_config(preset, manifest, store_dir=store), run_dir)
     report = evaluate(result.run_dir).to_dict()
     metrics = report["aggregators"][report["primary"]]
+    choice = json.loads((Path(result.run_dir) / "status.json").read_text()).get("head_choice")
     return {"top1": metrics["top1"], "mca": metrics["mean_class_accuracy"],
             "per_class": metrics["per_class"], "head": report["head"],
+            "validation": {h: round(s["mean_class_accuracy"], 3)
+                           for h, s in (choice or {}).get("candidates", {}).items()},
             "seconds": round(time.perf_counter() - start, 1)}
 
 
@@ -130,7 +133,8 @@ def main(argv=None) -> int:
                 rows.append(run_fold(preset, manifest, Path(tmp) / f"{preset}-{i}", args.store))
                 r = rows[-1]
                 print(f"  {preset} fold {i + 1}/{args.folds}: top-1 {r['top1']:.3f}, mean class "
-                      f"{r['mca']:.3f}, head {r['head']}, {r['seconds']:.0f} s", flush=True)
+                      f"{r['mca']:.3f}, head {r['head']} (validation mean class "
+                      f"{r['validation'] or '-'}), {r['seconds']:.0f} s", flush=True)
             s = summarise(rows)
             print(f"{preset}: top-1 {s['top1'][0]:.3f} ± {s['top1'][1]:.3f}, mean class "
                   f"{s['mca'][0]:.3f} ± {s['mca'][1]:.3f}, heads {s['heads']}, "

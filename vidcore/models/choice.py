@@ -1,9 +1,14 @@
 """Which head a run keeps when its preset lets the data decide (``choose_head``).
 
 The default preset trains both the temporal convolution head and the linear head on
-the same training recordings and keeps the one with the better **mean class accuracy
-on the validation recordings** (ties: the lower class-balanced validation log loss,
-then the linear head, the cheaper one). Why both: on the generated demo, whose stick
+the same training recordings and compares their **mean class accuracy on the
+validation recordings**. The temporal head is kept only when it leads by more than
+``MARGIN``, else the linear head: the temporal checkpoint was itself picked on those
+validation recordings (its lowest validation loss), so its validation score is
+optimistic, and the linear one is not. On ucf101-dev, picking the plain better of the
+two kept the temporal head on folds where it then tested far worse than the linear
+head (fold 1 of 5: top-1 0.593 / mean class 0.499 against 0.778 / 0.570). Why both: on
+the generated demo, whose stick
 figures are all motion, the temporal head wins (demo top-1 0.987 against 0.695,
 docs/presets.json); on real clips, which are mostly appearance, the class-balanced
 linear head wins (ucf101-dev, 15 x 5-fold cross-validation by recording, Lite0 8
@@ -17,6 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 LINEAR = "linear"
+# How far the temporal head must lead on validation mean class accuracy to be kept.
+# The demo's gap is 0.29 (top-1 on its test clips, 0.987 against 0.695); real clips'
+# gaps go the other way on average (above), so only a clear lead counts.
+MARGIN = 0.1
 
 
 def validation_scores(probs: np.ndarray, y: np.ndarray) -> dict:
@@ -38,6 +47,9 @@ def validation_scores(probs: np.ndarray, y: np.ndarray) -> dict:
 def choose(scores: dict[str, dict]) -> tuple[str, str]:
     """The head to keep among scored candidates, and why (one line).
 
+    The best validation mean class accuracy wins (ties: the linear head), except that a
+    neural head must lead the linear one by more than ``MARGIN``.
+
     Args:
         scores: head name -> :func:`validation_scores` (an empty dict when the run has
             no validation recordings).
@@ -45,11 +57,13 @@ def choose(scores: dict[str, dict]) -> tuple[str, str]:
     if not scores:
         return LINEAR, ("no validation recordings to compare heads on: kept the linear "
                         "head, the better one on real clips (docs/accuracy.md)")
-    def key(name):
-        s = scores[name]
-        return (-round(s["mean_class_accuracy"], 6), round(s["loss"], 6), name != LINEAR)
-    ranked = sorted(scores, key=key)
-    best = ranked[0]
+    ranked = sorted(scores, key=lambda n: (-scores[n]["mean_class_accuracy"], n != LINEAR))
     parts = ", ".join(f"{n} {scores[n]['mean_class_accuracy']:.3f} (loss {scores[n]['loss']:.3f})"
                       for n in ranked)
+    best = ranked[0]
+    if LINEAR in scores and best != LINEAR:
+        lead = scores[best]["mean_class_accuracy"] - scores[LINEAR]["mean_class_accuracy"]
+        if lead <= MARGIN:
+            return LINEAR, (f"validation mean class accuracy: {parts}; {best} leads by "
+                            f"{lead:.3f}, not more than {MARGIN}: kept the linear head")
     return best, f"validation mean class accuracy: {parts}"
