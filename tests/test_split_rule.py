@@ -51,6 +51,18 @@ def test_every_class_of_two_or_more_recordings_is_tested(tmp_path, split):
     check_honest_split(index)  # honest: no refusal
 
 
+def test_one_video_per_class_indexes_and_info_notes_every_class_untested(tmp_path):
+    import subprocess
+    import sys
+
+    root = ladder(tmp_path / "d", {"walk": 1, "wave": 1}, clips=1)
+    assert [r.split for r in load_index(root).records] == ["train", "train"]
+    out = subprocess.run([sys.executable, "-m", "vidcore", "info", str(root)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("no test clips, its accuracy is not measured") == 2
+
+
 def test_the_rule_is_deterministic_rotates_and_keeps_other_classes(tmp_path):
     first = load_index(ladder(tmp_path / "a"), seed=1)
     assert load_index(tmp_path / "a", seed=1).records == first.records
