@@ -151,6 +151,8 @@ def test_presets_and_overrides(tmp_path):
     default = preset_config("default", tmp_path, epochs=3)
     assert default.head == "temporal_conv" and default.epochs == 3
     assert default.scaling_kind() == "standard"
+    assert default.choose_head and default.balance and not ref.balance
+    assert not preset_config("default", tmp_path, head="temporal_conv").choose_head
     with pytest.raises(InputError, match="default, reference, linear"):
         preset_config("best", tmp_path)
     with pytest.raises(InputError, match="epochs"):

@@ -115,7 +115,8 @@ def preset_config(name: str, dataset, **overrides):
     Args:
         name: preset name.
         dataset: dataset folder or CSV manifest.
-        **overrides: any ``TrainConfig`` field.
+        **overrides: any ``TrainConfig`` field; a ``head`` turns the preset's
+            ``choose_head`` off (unless ``choose_head`` is given too).
 
     Raises:
         InputError: unknown preset or option, or an invalid value.
@@ -123,7 +124,10 @@ def preset_config(name: str, dataset, **overrides):
     from vidcore.train import TrainConfig
 
     values = {**get_preset(name).values, "preset": name, "dataset": str(dataset)}
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "head" in given and "choose_head" not in given:
+        given["choose_head"] = False  # a head asked for by name is the head trained
+    values.update(given)
     return TrainConfig.from_dict(values)
 
 
