@@ -148,3 +148,11 @@ def test_the_choice_keeps_the_temporal_head_where_order_matters(fake_features, t
     assert (choice["candidates"]["temporal_conv"]["mean_class_accuracy"]
             > choice["candidates"]["linear"]["mean_class_accuracy"])
     assert load_model(result.run_dir).spec.name == "temporal_conv"
+
+
+def test_a_neural_head_without_validation_keeps_its_last_epoch(features, tmp_path):
+    csv = manifest(tmp_path / "d", {"Wave": (1, 1, 2), "Clap": (1, 1, 2)})
+    result = train(config(csv, head="temporal_conv", epochs=3, width=8))
+    assert result.state == "finished" and result.val_videos == 0
+    assert result.epochs_run == result.best_epoch == 3  # no validation: every epoch, last kept
+    assert evaluate(result.run_dir).num_videos == 4

@@ -418,10 +418,13 @@ def _fit_keras(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Mon
     epochs = config.epochs if validated else min(config.epochs, NO_VALIDATION_EPOCHS)
     model.fit(train_ds, validation_data=val_ds if validated else None, epochs=epochs,
               verbose=0, callbacks=[callback])
-    if not path.exists():  # stopped before any validation: keep what there is
+    if not path.exists():  # stopped before any validation, or none: keep what there is
         keras_fit.save_model(model, path)
+    best = _best_fields(callback.best)
+    if not validated:  # the kept model is the last epoch's
+        best["best_epoch"] = callback.epochs_run
     return {"stopped": callback.stopped, "early_stopped": callback.early_stopped,
-            "epochs_run": callback.epochs_run, **_best_fields(callback.best)}
+            "epochs_run": callback.epochs_run, **best}
 
 
 def _best_fields(best: dict) -> dict:
