@@ -6,9 +6,6 @@ through the library the page calls, and the page's own buttons do the rest.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from tests.apptest import messages, open_page, start_app
@@ -61,7 +58,8 @@ def test_readiness_edits_and_the_other_pages(at, clips):
     at.button(key="open-acts").click().run()
     assert not at.exception, at.exception
     assert "JumpingJack has 3 clips from 1 recording" in messages(at)
-    assert "add clips from at least 2 more recordings" in messages(at)
+    assert "it is trained but not tested" in messages(at)
+    assert "add 1 recording more (another take) to test it" in messages(at)
     # Rename a class with the page's own form.
     at.selectbox(key="edit-class").select("Kick")
     at.text_input(key="edit-new").input("Kicking").run()
@@ -79,11 +77,5 @@ def test_readiness_edits_and_the_other_pages(at, clips):
     # The Dataset page reads the workspace dataset the sidebar now points at.
     open_page(at, "dataset")
     assert str(ws.resolve_dataset("acts")) in at.caption[0].value
-    # Train refuses it (JumpingJack still has one recording) and says why.
-    open_page(at, "train")
-    runs_dir = Path(os.environ["VIDCORE_RUNS"])
-    before = sorted(runs_dir.iterdir())
-    at.button[0].click().run()  # Start training (the form's submit)
-    assert not at.exception, at.exception
-    assert "cannot be split honestly" in messages(at) and "JumpingJack" in messages(at)
-    assert sorted(runs_dir.iterdir()) == before  # no run was started
+    # JumpingJack's single recording no longer blocks Train (issue 26): it trains, untested;
+    # what the Train page shows of it (split notes, head choice) is the Train page's test.

@@ -231,12 +231,3 @@ def test_cli_info_text_and_bad_input(ucf_tree, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "does not exist" in bad.stderr
     assert "Traceback" not in bad.stderr
-
-
-def test_group_split_on_classes_smaller_than_the_fold_count():
-    from vidcore.data.index import group_split
-
-    labels = [0, 0, 0, 1, 1, 1]
-    groups = ["a1", "a2", "a3", "b1", "b2", "b3"]
-    mask = group_split(labels, groups, test_fraction=0.15, seed=0)  # 7 folds asked, 3 possible
-    assert 0 < mask.sum() < len(labels)

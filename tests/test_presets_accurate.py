@@ -45,7 +45,10 @@ def test_cli_train_accurate_then_predict(world, tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert code == 0, out
     config = runs.read_json(run / runs.CONFIG)
-    assert (config["backbone"], config["head"]) == ("efficientnet_lite2", "temporal_conv")
+    assert config["backbone"] == "efficientnet_lite2"
+    choice = runs.read_json(run / runs.STATUS)["head_choice"]  # validation picks the head
+    assert config["head"] == choice["head"] and set(choice["candidates"]) == {
+        "temporal_conv", "linear"}
     assert config["sampler"] == {"name": "uniform", "frames": 16} and config["flip"] is True
     stored = list((tmp_path / "store").glob("*/*/*.npz"))
     assert stored and all(p.parent.parent.name.endswith("__flip") for p in stored)

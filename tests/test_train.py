@@ -29,7 +29,9 @@ def _config(csv, **options) -> TrainConfig:
 def test_each_head_beats_chance_on_validation(synthetic_runs, head):
     result = synthetic_runs.results[head]
     assert result.state == "finished"
-    assert result.best_val_accuracy > 0.5  # 4 classes: chance is 0.25
+    # 4 classes: chance is 0.25. Mean-pooled features cannot tell the time-reversed
+    # Up/Down pair apart, so the linear head gets the two static classes right only.
+    assert result.best_val_accuracy >= (0.5 if head == "linear" else 0.6)
     assert load_model(synthetic_runs.runs[head]).spec.name == head
 
 
@@ -149,6 +151,8 @@ def test_presets_and_overrides(tmp_path):
     default = preset_config("default", tmp_path, epochs=3)
     assert default.head == "temporal_conv" and default.epochs == 3
     assert default.scaling_kind() == "standard"
+    assert default.choose_head and default.balance and not ref.balance
+    assert not preset_config("default", tmp_path, head="temporal_conv").choose_head
     with pytest.raises(InputError, match="default, reference, linear"):
         preset_config("best", tmp_path)
     with pytest.raises(InputError, match="epochs"):

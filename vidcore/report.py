@@ -31,6 +31,10 @@ class TrainResult:
         failed_videos: videos skipped because they could not be read.
         seconds: wall time of the whole run.
         extraction: the feature extraction summary (``ExtractSummary.to_dict()``).
+        split_notes: classes the split leaves untested or untrained, one line each
+            (``vidcore.data.splits.split_notes``).
+        head_choice: when the preset let validation choose the head: ``{"head", "why",
+            "candidates": {head: validation scores}}`` (``vidcore.models.choice``).
     """
 
     run_dir: str
@@ -46,6 +50,8 @@ class TrainResult:
     failed_videos: int = 0
     seconds: float = 0.0
     extraction: dict = field(default_factory=dict)
+    split_notes: list[str] = field(default_factory=list)
+    head_choice: dict | None = None
 
     def to_dict(self) -> dict:
         """Plain dict for JSON."""
@@ -99,6 +105,8 @@ class Report:
         failed: ``{"path", "reason"}`` of test videos that could not be read.
         predictions_csv: the per-video table.
         seconds: wall time, feature extraction included.
+        split_notes: classes the split leaves untested or untrained ("Knitting: no test
+            clips, its accuracy is not measured"); the metrics cover the tested ones.
     """
 
     run_dir: str
@@ -112,6 +120,7 @@ class Report:
     failed: list[dict] = field(default_factory=list)
     predictions_csv: str = ""
     seconds: float = 0.0
+    split_notes: list[str] = field(default_factory=list)
 
     @property
     def top1(self) -> float:

@@ -36,5 +36,7 @@ def run(args) -> int:
     if report["failed"]:
         print(f"{len(report['failed'])} test videos could not be read, e.g. "
               f"{report['failed'][0]['path']}: {report['failed'][0]['reason']}")
+    for note in report.get("split_notes", []):
+        print(f"note: {note}")
     print(f"per-video table: {report['predictions_csv']}")
     return 0

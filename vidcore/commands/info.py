@@ -35,7 +35,10 @@ def add_parser(sub):
 
 def run(args) -> int:
     """Print the dataset summary."""
-    summary = index_from_args(args).summary()
+    from vidcore.data.splits import split_notes
+
+    index = index_from_args(args)
+    summary = {**index.summary(), "split_notes": split_notes(index)}
     if args.json:
         print_json(summary)
         return 0
@@ -54,4 +57,6 @@ def run(args) -> int:
     for key, what in (("missing", "listed but missing"), ("unlisted", "on disk but in no list")):
         if s[key]:
             print(f"{len(s[key])} videos {what}, e.g. {', '.join(s[key][:3])}")
+    for note in s["split_notes"]:
+        print(f"NOTE: {note}")
     return 0

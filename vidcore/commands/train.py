@@ -132,6 +132,10 @@ def _summary(data: dict) -> None:
     print(f"{data['state']}: {data['epochs_run']} epochs, {data['train_videos']} train / "
           f"{data['val_videos']} validation videos, best validation accuracy {best_text}",
           file=sys.stderr)
+    if data.get("head_choice"):
+        print(f"head: {data['head']} ({data['head_choice']['why']})", file=sys.stderr)
+    for note in data.get("split_notes", []):
+        print(f"note: {note}", file=sys.stderr)
     for name, metrics in data.get("report", {}).items():
         print(f"test {name}: top-1 {metrics['top1']:.3f}, top-5 {metrics['top5']:.3f}, "
               f"mean class accuracy {metrics['mean_class_accuracy']:.3f}", file=sys.stderr)

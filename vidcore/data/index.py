@@ -11,12 +11,10 @@ import csv
 import logging
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
+from vidcore.data import split_rule
 from vidcore.data.video import is_video_file
 from vidcore.errors import DatasetError, InputError
 
@@ -347,10 +345,11 @@ def _hmdb_group(class_name: str, file_name: str) -> str:
 def from_folders(
     root: Path, split: int = 1, test_fraction: float = 0.3, seed: int = 0
 ) -> VideoIndex:
-    """Index a folder per class; the split is generated (group-aware, stratified).
+    """Index a folder per class; the split is generated (``vidcore.data.split_rule``).
 
     Groups come from a ``_gNN_`` token in the file name, else each file is its own
-    group. Split ``k`` takes fold ``k`` of a seeded ``StratifiedGroupKFold`` as test.
+    group. Every class of 2 or more recordings gets a test recording; split ``k``
+    rotates which ones.
     """
     root = Path(root)
     entries = []
@@ -369,49 +368,16 @@ def from_folders(
 def _with_generated_split(root, fmt, classes, entries, split, test_fraction, seed, groups=None):
     label_of = {c: i for i, c in enumerate(classes)}
     groups = groups or [_group_from_name(c, Path(p).stem) for p, c in entries]
-    labels = [label_of[c] for _, c in entries]
-    is_test = group_split(labels, groups, test_fraction, seed, fold=split - 1)
+    n_splits = split_rule.folds(test_fraction)
+    if not 1 <= split <= n_splits:
+        raise InputError(f"split {split} does not exist; choose 1..{n_splits}")
+    is_test = split_rule.held_out([c for _, c in entries], groups, test_fraction, seed,
+                                  fold=split - 1)
     records = tuple(
         VideoRecord(p, label_of[c], c, g, "test" if t else "train")
         for (p, c), g, t in zip(entries, groups, is_test, strict=True)
     )
     return VideoIndex(root, fmt, classes, records, split, splits_source="generated")
-
-
-def group_split(labels, groups, test_fraction: float, seed: int, fold: int = 0) -> np.ndarray:
-    """Boolean test mask: stratified by label, never splitting a group.
-
-    Args:
-        labels: class id per item.
-        groups: group id per item.
-        test_fraction: share of groups for the test side, in (0, 1).
-        seed: makes the split deterministic.
-        fold: which of the ``round(1 / test_fraction)`` folds is the test side.
-    """
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    if not 0 < test_fraction < 1:
-        raise InputError(f"test fraction must be between 0 and 1, got {test_fraction}")
-    n_groups = len(set(groups))
-    # scikit-learn refuses more folds than the largest class has members: small datasets
-    # then get fewer, larger folds (a bigger test share) rather than an error.
-    largest_class = max(Counter(labels).values(), default=0)
-    n_splits = min(max(2, round(1 / test_fraction)), n_groups, largest_class)
-    if n_splits < 2:
-        raise DatasetError("cannot split: the dataset has fewer than 2 groups of videos"
-                           if n_groups < 2 else "cannot split: every class has only one "
-                           "video; add a second video to at least one class")
-    if not 0 <= fold < n_splits:
-        raise InputError(f"split {fold + 1} does not exist; choose 1..{n_splits}")
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    import warnings
-
-    with warnings.catch_warnings():  # "least populated class" warnings are expected
-        warnings.simplefilter("ignore", UserWarning)
-        folds = list(splitter.split(np.zeros(len(labels)), labels, groups))
-    mask = np.zeros(len(labels), bool)
-    mask[folds[fold][1]] = True
-    return mask
 
 
 def from_csv(
@@ -553,18 +519,20 @@ def _log_problems(index: VideoIndex) -> None:
 def validation_split(
     records, fraction: float = 0.15, seed: int = 0
 ) -> tuple[tuple[VideoRecord, ...], tuple[VideoRecord, ...]]:
-    """Carve a validation set out of training records by whole groups, stratified by class.
+    """Carve a validation set out of training records by whole recordings, per class.
 
     The reference pipeline split frames at random, so frames of one clip landed on
-    both sides; here a group is entirely on one side.
+    both sides; here a group is entirely on one side. Every class of 2 or more
+    training recordings gives at least one (never its last) to validation; a class of
+    one recording keeps it for training (``vidcore.data.split_rule``). The validation
+    side is empty when no class has 2 training recordings.
 
     Returns:
         ``(train, validation)`` record tuples.
     """
     records = tuple(records)
-    if len({r.group for r in records}) < 2:
-        raise DatasetError("cannot carve a validation set: fewer than 2 groups in training data")
-    mask = group_split([r.label for r in records], [r.group for r in records], fraction, seed)
+    mask = split_rule.held_out([r.class_name for r in records], [r.group for r in records],
+                               fraction, seed, count=split_rule.validation_count)
     train = tuple(r for r, m in zip(records, mask, strict=True) if not m)
     val = tuple(r for r, m in zip(records, mask, strict=True) if m)
     return train, val

@@ -19,6 +19,21 @@ from vidcore.models.scaling import Scaling, pad_sequences
 FRAME_LOSS_WEIGHT = 0.5  # the temporal head's per-frame output is an auxiliary task
 
 
+def balanced_weights(y: np.ndarray) -> np.ndarray:
+    """Per-item weights inversely proportional to the item's class size, mean 1.
+
+    Every class then weighs the same in the loss, so a class of 3 clips is not drowned
+    among classes of 97 (ucf101-dev, issue 26); applied to validation too, so that the
+    checkpoint is chosen on a class-balanced validation loss.
+    """
+    y = np.asarray(y)
+    if not len(y):
+        return np.ones(0, np.float32)
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    weights = 1.0 / counts[inverse]
+    return (weights / weights.mean()).astype(np.float32)
+
+
 class FrameBatches(keras.utils.PyDataset):
     """Shuffled batches of single frames: ``(B, D)`` scaled float32, labels ``(B,)``.
 
@@ -27,9 +42,10 @@ class FrameBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, scaling: Scaling, batch_size: int,
-                 shuffle: bool, seed: int = 0):
+                 shuffle: bool, seed: int = 0, weights: np.ndarray | None = None):
         super().__init__()
         self.x, self.y, self.scaling, self.batch_size = x, y, scaling, batch_size
+        self.weights = np.ones(len(y), np.float32) if weights is None else weights
         self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
         self.order = self.rng.permutation(len(y)) if shuffle else np.arange(len(y))
 
@@ -38,7 +54,7 @@ class FrameBatches(keras.utils.PyDataset):
 
     def __getitem__(self, i: int):
         idx = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])
-        return self.scaling.apply(self.x[idx]), self.y[idx]
+        return self.scaling.apply(self.x[idx]), self.y[idx], self.weights[idx]
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
@@ -50,13 +66,16 @@ class ClipBatches(keras.utils.PyDataset):
 
     Each batch is padded to the longest clip of the whole set, so every batch has
     one shape (one traced graph); the mask keeps padding out of the results. Frame
-    targets are the clip label on real frames and -1 (ignored) on padding.
+    targets are the clip label on real frames and -1 (ignored) on padding. Items carry
+    ``weights`` (default 1; see :func:`balanced_weights`).
     """
 
     def __init__(self, seqs: Sequence[np.ndarray], y: np.ndarray, scaling: Scaling,
-                 batch_size: int, shuffle: bool, seed: int = 0):
+                 batch_size: int, shuffle: bool, seed: int = 0,
+                 weights: np.ndarray | None = None):
         super().__init__()
         self.seqs, self.y, self.scaling, self.batch_size = list(seqs), y, scaling, batch_size
+        self.weights = np.ones(len(y), np.float32) if weights is None else weights
         self.length = max(len(s) for s in self.seqs)
         self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
         self.order = self.rng.permutation(len(y)) if shuffle else np.arange(len(y))
@@ -69,7 +88,9 @@ class ClipBatches(keras.utils.PyDataset):
         x, mask = pad_sequences([self.seqs[j] for j in idx], self.scaling, self.length)
         labels = self.y[idx]
         frame_labels = np.where(mask > 0, labels[:, None], -1).astype(np.int64)
-        return {"features": x, "mask": mask}, {"clip": labels, "frames": frame_labels}
+        w = self.weights[idx]
+        return ({"features": x, "mask": mask}, {"clip": labels, "frames": frame_labels},
+                {"clip": w, "frames": w[:, None] * mask})
 
     def on_epoch_end(self) -> None:
         if self.shuffle:

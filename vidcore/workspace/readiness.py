@@ -1,9 +1,11 @@
-"""Is a dataset ready for an honest split? Per class clips and groups, and what to do.
+"""Is a dataset ready to train, and what would make it better? Per class, what to do.
 
-The rule training enforces on every dataset is ``vidcore.data.splits`` (a class whose
-clips all sit on one side of the split, or a group on both sides, cannot be trained
-and tested honestly); ``readiness`` adds the advice a user building a dataset needs
-(recordings per class, class imbalance), each finding with what to do about it.
+Training refuses only a dishonest split (a recording on both sides) or fewer than 2
+classes (``vidcore.data.splits``). Everything else trains: the generated split
+(``vidcore.data.split_rule``) tests a class from its second recording on and
+validates it from its third, so a class of 1 recording (one take on the Live page) is
+trained and reported untested. ``readiness`` says so per class, with how many more
+takes (recordings) would make it tested and validated, and warns of class imbalance.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidcore.data.index import VideoIndex, load_index
+from vidcore.data.split_rule import takes_needed
 from vidcore.data.splits import GOOD_GROUPS, check_honest_split, recordings
 from vidcore.data.video import is_video_file
 from vidcore.errors import DatasetError, VidcoreError
@@ -45,16 +48,19 @@ def _class_findings(name: str, clips: int, groups: int) -> list[Finding]:
     if clips == 0:
         return [Finding("blocking", f"{name} has no clips",
                         f"add clips to {name}, or delete the class", name)]
-    if groups < 2:
-        return [Finding("blocking",
-                        f"{name} has {clips} clips from {recordings(groups)}: a split keeps a "
-                        "recording on one side, so it cannot be both trained and tested",
-                        f"add clips from at least {GOOD_GROUPS - groups} more recordings", name)]
-    if groups < GOOD_GROUPS:
+    needed = takes_needed(groups)
+    if needed["to_test"]:
         return [Finding("warning",
-                        f"{name} has {clips} clips from {recordings(groups)}: validation "
-                        "will have none of it",
-                        f"add clips from at least {GOOD_GROUPS - groups} more recording", name)]
+                        f"{name} has {clips} clips from {recordings(groups)}: it is trained "
+                        "but not tested (a split keeps a recording on one side), so its "
+                        "accuracy is not measured",
+                        f"add {recordings(needed['to_test'])} more (another take) to test "
+                        f"it, {needed['to_validate']} to validate it too", name)]
+    if needed["to_validate"]:
+        return [Finding("warning",
+                        f"{name} has {clips} clips from {recordings(groups)}: it is "
+                        "tested, but validation will have none of it",
+                        f"add {recordings(needed['to_validate'])} more to validate it", name)]
     return []
 
 
@@ -87,12 +93,20 @@ def class_counts(root: Path) -> tuple[dict[str, int], dict[str, int], VideoIndex
     return clips, {c: groups.get(c, 0) for c in folders}, index
 
 
+def _class_row(name: str, clips: int, groups: int) -> dict:
+    needed = takes_needed(groups)
+    return {"class": name, "clips": clips, "groups": groups, "tested": not needed["to_test"],
+            "takes_to_test": needed["to_test"], "takes_to_validate": needed["to_validate"]}
+
+
 def readiness(root: str | Path) -> dict:
     """Everything the page and ``vidcore dataset ls`` say about a dataset's readiness.
 
     Returns:
-        ``{"ready": bool, "classes": [{"class", "clips", "groups"}], "findings": [...]}``;
-        ready means training will accept it (no blocking finding).
+        ``{"ready": bool, "classes": [{"class", "clips", "groups", "tested",
+        "takes_to_test", "takes_to_validate"}], "findings": [...]}``; ready means
+        training will accept it (no blocking finding); ``tested`` whether the generated
+        split tests the class, ``takes_to_*`` how many more recordings it needs for that.
     """
     clips, groups, index = class_counts(Path(root))
     findings = []
@@ -113,5 +127,5 @@ def readiness(root: str | Path) -> dict:
         findings.append(Finding("ok", f"{len(clips)} classes, every one with clips from "
                                       f"{GOOD_GROUPS} or more recordings: ready to train"))
     return {"ready": not any(f.level == "blocking" for f in findings),
-            "classes": [{"class": c, "clips": clips[c], "groups": groups[c]} for c in clips],
+            "classes": [_class_row(c, clips[c], groups[c]) for c in clips],
             "findings": [f.to_dict() for f in findings]}
