@@ -49,10 +49,28 @@ def test_run_directory_is_complete(synthetic_runs):
     assert {"started", "ended", "best_val_loss", "best_val_accuracy", "best_epoch"} <= set(status)
 
 
+@pytest.mark.parametrize("head", ["temporal_conv", "linear"])
+def test_training_fits_the_runs_calibration_and_familiarity(synthetic_runs, head):
+    """What predictions ask of a run (vidcore.trust) is written by training itself."""
+    from vidcore.calibration import CALIBRATION
+    from vidcore.trust import Trust
+
+    run = synthetic_runs.runs[head]
+    assert (run / CALIBRATION).is_file()
+    trust = Trust.load(run)
+    assert trust.calibration["fitted_on"] == "validation" and trust.familiarity is not None
+    [record] = runs.read_metrics(run, "trust")
+    assert record["fitted"] and record["familiarity_threshold"] == trust.familiarity.threshold
+    known = trust.familiarity.bank[:1].astype(np.float32)  # a training clip, as 1 frame
+    away = -trust.familiarity.bank.mean(axis=0, keepdims=True)  # opposite every training clip
+    assert trust.check(known)["unfamiliar"] is False
+    assert trust.check(away)["unfamiliar"] is True
+
+
 def test_metrics_stream_has_batches_epochs_and_extraction(synthetic_runs):
     run = synthetic_runs.runs["frame_mlp"]
     kinds = {r["kind"] for r in runs.read_metrics(run)}
-    assert kinds == {"extract", "batch", "epoch"}
+    assert kinds == {"extract", "batch", "epoch", "trust"}
     epochs = runs.read_metrics(run, "epoch")
     assert [e["epoch"] for e in epochs] == list(range(1, 9))
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "step", "time"} <= set(epochs[0])

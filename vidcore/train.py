@@ -369,9 +369,27 @@ def _run(config: TrainConfig, run_dir: Path, monitor: Monitor, start: float,
     result.head, result.head_choice = fit.get("head", config.head), fit.get("head_choice")
     result.epochs_run, result.best_epoch = fit["epochs_run"], fit["best_epoch"]
     result.best_val_loss, result.best_val_accuracy = fit["best_val_loss"], fit["best_val_accuracy"]
+    _fit_trust(run_dir, data, monitor)
     result.seconds = runs.elapsed_since(start)
     runs.write_status(run_dir, result.state, **_status_fields(result, fit))
     return result
+
+
+def _fit_trust(run_dir: Path, data: TrainData, monitor: Monitor) -> None:
+    """Calibration and familiarity of the kept model (``vidcore.trust``), fitted on the
+    validation clips; a run without validation clips or without a model gets neither
+    (its predictions then carry no temperature and no unfamiliar flag)."""
+    from vidcore import trust
+
+    if not data.val_x or runs.model_file(run_dir) is None:
+        monitor.emit({"kind": "trust", "fitted": False,
+                      "why": "no validation clips" if not data.val_x else "no model kept"})
+        return
+    summary = trust.fit_trust(run_dir, data.train_x, data.val_x, np.asarray(data.val_y))
+    monitor.emit({"kind": "trust", "fitted": True,
+                  "familiarity_threshold": summary["familiarity"]["threshold"],
+                  "temperatures": {name: fit.get("temperature") for name, fit in
+                                   summary["calibration"].get("aggregators", {}).items()}})
 
 
 def _status_fields(result: TrainResult, fit: dict) -> dict:
