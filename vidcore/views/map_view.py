@@ -10,10 +10,13 @@ path as ``customdata``, so a click names the clip.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from vidcore.features import FeatureSpec
 from vidcore.views.tables import SPLIT_COLORS
 
 COLOR_BY = {"class": "class", "split": "split", "recording": "group", "issue": "issue"}
@@ -25,6 +28,23 @@ VERDICT_COLORS = {"not a test clip": "#dee2e6", "right": "#2f9e44", "wrong": "#e
 LEGEND_MAX = 24  # more categories than this: one trace, colours cycled, no legend
 PALETTE = plotly.colors.qualitative.Dark24 + plotly.colors.qualitative.Light24
 MARGIN = {"t": 10, "b": 10, "l": 10, "r": 10}
+
+
+def map_spec(sampler) -> FeatureSpec:
+    """The features the Dataset page maps with: the active model's backbone and weights
+    (the shipped demo model's when none is active; the default preset's without
+    either), with ``sampler`` (the sidebar's), so the map shows what models see."""
+    from vidcore import runs
+    from vidcore.presets import DEFAULT_PRESET, get_preset
+
+    model = runs.active_model() or runs.DEMO_MODEL_DIR
+    config = runs.read_json(Path(model) / runs.CONFIG, None)
+    if isinstance(config, dict) and config.get("backbone"):
+        return FeatureSpec(config["backbone"], config.get("weights"), sampler,
+                           flip=bool(config.get("flip", False)))
+    preset = get_preset(DEFAULT_PRESET).values
+    return FeatureSpec(preset["backbone"], preset["weights"], sampler,
+                       flip=preset.get("flip", False))
 
 
 def map_table(csv_path, result: dict) -> pd.DataFrame:

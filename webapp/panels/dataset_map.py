@@ -9,8 +9,6 @@ moves to the suggested class (or goes) in one click, and a near-duplicate pair o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from vidcore.data.index import VideoIndex
@@ -26,28 +24,10 @@ REMAP = "map-remap"  # set after a workspace edit: map the changed dataset again
 ROWS = 200  # rows shown of each table
 
 
-def map_spec() -> FeatureSpec:
-    """The features the map uses: the active model's backbone and weights (the shipped
-    demo model's when none is active), else the default preset's, with the sidebar's
-    sampler."""
-    from vidcore import runs
-    from vidcore.presets import DEFAULT_PRESET, get_preset
-
-    sampler = dataset_choice.current_sampler()
-    model = runs.active_model() or runs.DEMO_MODEL_DIR
-    config = runs.read_json(Path(model) / runs.CONFIG, None)
-    if isinstance(config, dict) and config.get("backbone"):
-        return FeatureSpec(config["backbone"], config.get("weights"), sampler,
-                           flip=bool(config.get("flip", False)))
-    preset = get_preset(DEFAULT_PRESET).values
-    return FeatureSpec(preset["backbone"], preset["weights"], sampler,
-                       flip=preset.get("flip", False))
-
-
 def section(index: VideoIndex) -> None:
     """The Map section for the chosen dataset under the sidebar's sampler."""
     st.subheader("Map")
-    spec = map_spec()
+    spec = map_view.map_spec(dataset_choice.current_sampler())
     st.caption(f"Each point is a clip, placed by its {spec.backbone} features "
                f"({dataset_choice.sampler_caption()}): clips that look alike lie close. "
                "Click a point to play the clip.")
