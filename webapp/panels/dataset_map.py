@@ -21,12 +21,14 @@ from webapp.state import DATASET_SOURCE, MINE, MY_DATASET
 POLL_SECONDS = 1.0
 PICKED = "map-picked-clip"  # the clip last clicked on the map
 REMAP = "map-remap"  # set after a workspace edit: map the changed dataset again
+EDITED = "map-edited"  # set by an edit's callback: the whole page must run again
 ROWS = 200  # rows shown of each table
 
 
 def section(index: VideoIndex) -> None:
     """The Map section for the chosen dataset under the sidebar's sampler."""
     st.subheader("Map")
+    st.session_state.pop(EDITED, None)  # the whole page runs now
     spec = map_view.map_spec(dataset_choice.current_sampler())
     st.caption(f"Each point is a clip, placed by its {spec.backbone} features "
                f"({dataset_choice.sampler_caption()}): clips that look alike lie close. "
@@ -38,7 +40,7 @@ def section(index: VideoIndex) -> None:
             map_jobs.start_map_job(index, spec)
             state = map_jobs.job_state(folder)
         if state["state"] == "done":
-            show(index, state["result"])
+            st.fragment(show)(index, state["result"])
         elif state["state"] == "running":
             st.fragment(_watch, run_every=POLL_SECONDS)(str(folder))
         else:
@@ -85,7 +87,14 @@ def cached_table(result: dict):
 
 
 def show(index: VideoIndex, result: dict) -> None:
-    """The finished map: scatter, clicked clip, near-duplicates, label issues."""
+    """The finished map: scatter, clicked clip, near-duplicates, label issues.
+
+    Run as a fragment: a colour, a click or a row picked reruns this section only,
+    not the whole page (13,320 clips: the videos table alone is heavy); after a
+    workspace edit the whole page runs again, since the dataset changed.
+    """
+    if st.session_state.pop(EDITED, False):  # this fragment's own rerun, after an edit
+        st.rerun()
     table = cached_table(result)
     cols = st.columns(3)
     cols[0].metric("Clips mapped", len(table), border=True,
@@ -206,6 +215,6 @@ def _edit(action: str, rel_path: str, target: str | None) -> None:
             workspace.delete_clip(name, rel_path)
             st.toast(f"Deleted {rel_path}.", icon=":material/check_circle:")
         caches.cached_index.clear()
-        st.session_state[REMAP] = True
+        st.session_state[REMAP] = st.session_state[EDITED] = True
         for key in (PICKED, "map-pair", "map-issue"):  # rows of the old tables
             st.session_state.pop(key, None)
