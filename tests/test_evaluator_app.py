@@ -94,6 +94,10 @@ def test_compare_states_mcnemar_and_refuses_other_test_clips(judged):
     assert {d["class"]: d["difference"] for d in expected["per_class"]} == dict(
         zip(figure["data"][0]["y"], figure["data"][0]["x"], strict=True))
     assert len(at.dataframe[-1].value) == len(expected["disagreements"])
+    at.selectbox(key="disagreement").set_value(0).run()  # only one run right: listed first
+    first = expected["disagreements"][0]
+    assert first["a_correct"] != first["b_correct"]
+    assert f"True: **{first['true']}** · a says {first['a_label']}" in texts(at.caption)
     at.selectbox(key="compare-run").set_value(str(c)).run()
     assert "were tested on different clips" in messages(at)
 

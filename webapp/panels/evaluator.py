@@ -169,12 +169,13 @@ def _show_comparison(run_dir: str, result: dict) -> None:
     if clips.empty:
         return
     st.markdown(f"**The {len(clips)} clips where the verdicts differ** (a: "
-                f"{result['a']['name']}, b: {result['b']['name']}). Select one to play it.")
-    st.dataframe(clips, hide_index=True, key="disagreements", on_select="rerun",
-                 selection_mode="single-row", height=min(300, 35 * (len(clips) + 1) + 3))
-    rows = st.session_state["disagreements"].selection.get("rows", [])
-    if rows and rows[0] < len(clips):
-        clip = clips.iloc[rows[0]]
+                f"{result['a']['name']}, b: {result['b']['name']}), those only one run "
+                "gets right first.")
+    st.dataframe(clips, hide_index=True, height=min(300, 35 * (len(clips) + 1) + 3))
+    row = st.selectbox("Play one", range(len(clips)), index=None, key="disagreement",
+                       placeholder="Choose a clip", format_func=lambda i: clips["path"][i])
+    if row is not None:
+        clip = clips.iloc[row]
         st.caption(f"True: **{clip['true']}** · a says {clip['a_label']} "
                    f"({clip['a_confidence']:.0%}) · b says {clip['b_label']} "
                    f"({clip['b_confidence']:.0%})")
