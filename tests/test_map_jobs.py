@@ -4,6 +4,7 @@ already stored (planted: a test clip's twin filed in training), read back from d
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,6 +69,8 @@ def test_a_background_job_maps_the_dataset_and_is_read_back_from_disk(stored):
     pid = runs.read_json(folder / map_jobs.JOB)["pid"]
     map_jobs.start_map_job(index, SPEC, store)  # done: nothing starts again
     assert runs.read_json(folder / map_jobs.JOB)["pid"] == pid
+    Path(result["map"]["file"]).unlink()  # its cache cleared: mapped again when asked
+    assert map_jobs.job_state(folder) == {"state": "none"}
 
 
 def test_a_changed_dataset_has_another_job(stored, tmp_path):

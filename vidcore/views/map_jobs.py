@@ -50,11 +50,15 @@ def job_folder(index: VideoIndex, spec: FeatureSpec,
     one ``stat`` a clip, so a page can ask on every run (13,320 clips: tens of ms).
 
     Raises:
-        OSError: a clip file cannot be read (it is named in the message).
+        InputError: a clip file is gone or cannot be read (it is named).
     """
     digest = hashlib.sha1(str(index.root).encode())
     for r in index.records:
-        stat = os.stat(index.path_of(r))
+        try:
+            stat = os.stat(index.path_of(r))
+        except OSError as err:
+            raise InputError(f"cannot read {index.path_of(r)} ({err.strerror}); reload the "
+                             "page to read the dataset again") from err
         digest.update(f"\n{r.path}|{stat.st_size}|{stat.st_mtime_ns}|{r.class_name}|"
                       f"{r.group}|{r.split}".encode())
     root = Path(store_dir) if store_dir else default_store_dir()
@@ -78,8 +82,9 @@ def job_state(folder: str | os.PathLike) -> dict:
     """
     folder = Path(folder)
     result = runs.read_json(folder / RESULT)
-    if isinstance(result, dict):
-        return {"state": "done", "result": result}
+    if isinstance(result, dict):  # done, unless its map's CSV is gone since (map again)
+        done = Path((result.get("map") or {}).get("file") or "").is_file()
+        return {"state": "done", "result": result} if done else {"state": "none"}
     job = runs.read_json(folder / JOB)
     if not isinstance(job, dict):
         return {"state": "none"}
@@ -101,7 +106,8 @@ def start_map_job(index: VideoIndex, spec: FeatureSpec,
     with _locked(folder):
         if job_state(folder)["state"] in ("running", "done"):
             return folder
-        (folder / PROGRESS).unlink(missing_ok=True)
+        for name in (PROGRESS, RESULT):
+            (folder / name).unlink(missing_ok=True)
         runs.write_json(folder / INDEX, _index_data(index))
         runs.write_json(folder / JOB, {"spec": spec.to_dict(), "split": index.split,
                                        "store": str(store_dir) if store_dir else None})
