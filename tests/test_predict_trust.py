@@ -72,3 +72,19 @@ def test_a_run_without_trust_files_is_unchanged_and_the_cli_says_it(trusted, cap
     assert data["unfamiliar"] is True and data["unfamiliar_score"] > data["unfamiliar_threshold"]
     assert main(["predict", str(synth.data / UNSEEN), "--model", str(run)]) == 0
     assert capsys.readouterr().out.startswith("unfamiliar: unlike the clips this model")
+
+
+def test_predict_shows_unfamiliar_instead_of_the_answers(trusted):
+    from vidcore.views.evaluation_view import UNFAMILIAR, shown_answers
+    from vidcore.views.tables import prediction_answers
+
+    run, synth = trusted
+    for video, flagged in ((SEEN, False), (UNSEEN, True)):
+        data = predict(run, synth.data / video).to_dict()
+        answers = prediction_answers(data)
+        shown = shown_answers(data, answers)
+        if flagged:
+            assert [a["label"] for a in shown] == ["Unfamiliar"]
+            assert shown[0]["confidence_text"].startswith(UNFAMILIAR)
+        else:
+            assert shown is answers and len(answers) == 3
