@@ -4,6 +4,7 @@ import streamlit as st
 
 from vidcore.views import charts, tables
 from webapp import caches, dataset_choice, media
+from webapp.panels import dataset_map
 
 MAX_STRIP = 32  # frames shown in the strip; the fps sampler can pick hundreds
 MAX_CHOICES = 200  # clips offered in the clip picker at once
@@ -67,6 +68,8 @@ splits = right.multiselect("Splits", sorted(videos["split"].unique()), placehold
 shown = tables.filter_videos(videos, text, classes, splits)
 st.caption(f"{len(shown)} of {len(videos)} videos")
 st.dataframe(shown, hide_index=True, height=280)
+
+dataset_map.section(index)
 
 st.subheader("Look at one clip")
 if shown.empty:

@@ -8,7 +8,7 @@ from vidcore import confusion, runs
 from vidcore.views import charts, tables
 from webapp import caches, media, model_choice
 from webapp.boundary import guard
-from webapp.panels import evaluation, model_transfer
+from webapp.panels import evaluation, evaluator, model_transfer
 
 PAIRS = 50  # rows of the most-confused-pairs table
 MAX_CELLS = 300  # entries of the cell picker
@@ -94,6 +94,7 @@ for col, row in zip(st.columns(len(aggs)), aggs.itertuples(), strict=True):
         st.metric("Top-5", f"{row.top5:.1%}")
         st.metric("Mean class accuracy", f"{row.mean_class_accuracy:.1%}")
 st.plotly_chart(charts.aggregator_bars(tables.aggregator_long(report)))
+evaluator.intervals(run_dir)
 st.caption("Mode vote is the reference tutorial's answer (the most frequent frame label); "
            "mean probability averages the frames' probabilities; the temporal head reads the "
            "frames in order, so it can tell time-reversed actions apart.")
@@ -166,3 +167,5 @@ per_class = confusion.class_accuracy(frame)
 st.caption(f"{len(per_class)} classes with test clips, worst first; each bar says how many of "
            "the class's clips are right.")
 st.plotly_chart(charts.class_accuracy_bars(per_class))
+
+evaluator.panels(run_dir)

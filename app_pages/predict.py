@@ -7,7 +7,7 @@ import streamlit as st
 from vidcore.data.sampling import describe
 from vidcore.views import charts, tables, webio
 from webapp import dataset_choice, media, model_choice
-from webapp.panels import explain, model_transfer, prediction, timeline
+from webapp.panels import explain, model_transfer, prediction, timeline, trust
 
 UPLOAD, TEST_CLIP = "Upload a clip", "A test clip of the dataset"
 GRID = 4  # thumbnails per row
@@ -45,7 +45,7 @@ note = prediction.get("sampling_note")
 if note:  # the fps sampler's max_frames cap left frames out: say the answer saw fewer
     st.info(f"{note[0].upper()}{note[1:]}.", icon=":material/info:")
 with st.container(key="answers"):
-    answers = tables.prediction_answers(prediction)
+    answers = trust.answers(prediction)
     for col, answer in zip(st.columns(len(answers)), answers, strict=True):
         own = " (this model's answer)" if answer["primary"] else ""
         col.metric(f"{answer['title']}{own}", answer["label"], answer["confidence_text"],

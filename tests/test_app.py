@@ -144,7 +144,8 @@ def test_evaluate_scores_then_lists_the_clips_of_a_cell(app):
     assert labels.count("Top-1") == 3  # temporal head, mode vote, mean probability
     cell_box = next(s for s in app.selectbox if s.label.startswith("Clips of one cell"))
     true, predicted, count = cell_box.value
-    clips = app.dataframe[-1].value  # the cell's clips (after the most-confused pairs)
+    # the cell's clips: the table after the most-confused pairs with a confidence column
+    clips = next(d.value for d in app.dataframe if "confidence" in d.value.columns)
     assert len(clips) == count
     assert set(clips["predicted"]) == {predicted}
     assert all(path.startswith(f"{true}/") for path in clips["path"])

@@ -14,6 +14,7 @@ applied to single frames. So the app can chart predictions over time for any run
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import replace
@@ -72,7 +73,31 @@ def predict_with_frames(model: TrainedModel | str | os.PathLike | None,
         note += ("; the run's sampler has no cap, so predictions apply this one to keep "
                  "long clips quick")
     prediction.sampling_note = note
+    familiarity = run_trust(model.run_dir).check(feats.features)
+    if familiarity is not None:  # runs trained before familiarity.npz: nothing changes
+        prediction = replace(prediction, **familiarity)
     return prediction, frames, feats
+
+
+def run_trust(run_dir: str | os.PathLike):
+    """The run's ``Trust`` (calibration and familiarity), loaded once per file version."""
+    from vidcore.calibration import CALIBRATION
+    from vidcore.familiarity import FAMILIARITY
+
+    versions = []
+    for name in (CALIBRATION, FAMILIARITY):
+        try:
+            versions.append(os.stat(Path(run_dir) / name).st_mtime_ns)
+        except OSError:
+            versions.append(0)
+    return _trust(str(run_dir), tuple(versions))
+
+
+@functools.lru_cache(maxsize=4)
+def _trust(run_dir: str, versions: tuple):
+    from vidcore.trust import Trust
+
+    return Trust.load(run_dir)
 
 
 def bounded_spec(spec: features.FeatureSpec) -> features.FeatureSpec:
@@ -111,7 +136,9 @@ def make_prediction(model: TrainedModel, output: ModelOutput, video: str, top_k:
         duration: the video's length in seconds, if known.
     """
     classes = list(model.classes)
-    answers = {name: aggregate(output, name) for name in model.spec.aggregators}
+    trust = run_trust(model.run_dir)
+    answers = {name: _shown(aggregate(output, name), name, trust)
+               for name in model.spec.aggregators}
     mode, mean, primary = answers["mode"], answers["mean"], answers[model.primary]
     temporal = answers.get("temporal")
     return Prediction(
@@ -127,6 +154,13 @@ def make_prediction(model: TrainedModel, output: ModelOutput, video: str, top_k:
         aggregators={name: _answer(a, classes, top_k) for name, a in answers.items()},
         duration=duration,
     )
+
+
+def _shown(agg, name: str, trust):
+    """An answer as shown: its scores temperature-scaled where the run has a temperature
+    (the ranking, and so the label, stay the same)."""
+    scores = trust.scores(name, agg.scores)
+    return replace(agg, scores=scores, confidence=float(scores[agg.label]))
 
 
 def _frames(output: ModelOutput, classes: list[str], top_k: int) -> list[FramePrediction]:

@@ -180,6 +180,9 @@ class Prediction:
         uncapped_frames: frames the sampler would have taken without its
             ``max_frames`` cap, when the cap cut them (None when no cap applied).
         sampling_note: that fact as one sentence for people (None when no cap applied).
+        unfamiliar: the clip looks like nothing the model was trained on (None: the
+            run has no ``familiarity.npz``); ``unfamiliar_score`` and
+            ``unfamiliar_threshold`` say how far it is and from where it counts.
     """
 
     video: str
@@ -201,6 +204,9 @@ class Prediction:
     duration: float | None = None
     uncapped_frames: int | None = None
     sampling_note: str | None = None
+    unfamiliar: bool | None = None
+    unfamiliar_score: float | None = None
+    unfamiliar_threshold: float | None = None
 
     def to_dict(self) -> dict:
         """Plain dict for JSON."""

@@ -79,6 +79,10 @@ def run(args) -> int:
     if args.json:
         print_json(result)
         return 0
+    if result.get("unfamiliar"):  # its answers below mean little: say so first
+        print(f"unfamiliar: unlike the clips this model was trained on (distance "
+              f"{result['unfamiliar_score']:.3f}, familiar up to "
+              f"{result['unfamiliar_threshold']:.3f})")
     print(f"{result['primary_label']}  ({result['primary']} "
           f"{result['primary_confidence']:.3f}, model {result['run_dir']})")
     print(f"vote: {result['label']} ({result['vote_share']:.0%} of frames); "
