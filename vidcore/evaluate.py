@@ -157,18 +157,52 @@ def score_outputs(outputs: list[ModelOutput], true, aggregators, classes: list[s
     return metrics, answers
 
 
-def predictions_table(paths, true, answers: dict, classes: list[str]) -> str:
-    """The per-video CSV: path, true class, then label/confidence/correct per aggregator."""
+def predictions_table(paths, true, answers: dict, classes: list[str],
+                      groups=None, calibrated: dict | None = None) -> str:
+    """The per-video CSV: path, true class, the recording (``group``, when known), then
+    label/confidence/correct per aggregator, and ``<aggregator>_calibrated_confidence``
+    for each aggregator in ``calibrated`` (aggregator -> ``(N,)`` confidences)."""
+    calibrated = calibrated or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "true"] + [f"{a}_{col}" for a in answers
-                                       for col in ("label", "confidence", "correct")])
+    writer.writerow(["path", "true"] + (["group"] if groups is not None else [])
+                    + [f"{a}_{col}" for a in answers for col in ("label", "confidence", "correct")]
+                    + [f"{a}_calibrated_confidence" for a in calibrated])
     for i, (path, label) in enumerate(zip(paths, true, strict=True)):
-        row = [path, classes[label]]
+        row = [path, classes[label]] + ([groups[i]] if groups is not None else [])
         for agg in answers.values():
             row += [classes[agg[i].label], f"{agg[i].confidence:.6f}", int(agg[i].label == label)]
+        row += [f"{values[i]:.6f}" for values in calibrated.values()]
         writer.writerow(row)
     return buffer.getvalue()
+
+
+def calibrated_confidences(run_dir: str | os.PathLike, answers: dict) -> dict:
+    """Per aggregator with a fitted temperature (``calibration.json``), each clip's
+    temperature-scaled confidence of its answer; ``{}`` for a run without one."""
+    from vidcore.calibration import apply_temperature, load_calibration
+
+    fitted = (load_calibration(run_dir) or {}).get("aggregators", {})
+    out = {}
+    for name, clips in answers.items():
+        if name in fitted:
+            probs = apply_temperature(fitted[name]["temperature"],
+                                      probs=np.stack([a.scores for a in clips]))
+            out[name] = probs[np.arange(len(clips)), [a.label for a in clips]]
+    return out
+
+
+def with_intervals(metrics: dict, answers: dict, true, groups, num_classes: int) -> dict:
+    """``metrics`` with each aggregator's 95% intervals by recording (``vidcore.uncertainty``)."""
+    from dataclasses import replace
+
+    from vidcore.uncertainty import accuracy_intervals
+
+    out = {}
+    for name, m in metrics.items():
+        correct = np.array([a.label == t for a, t in zip(answers[name], true, strict=True)])
+        out[name] = replace(m, intervals=accuracy_intervals(groups, true, correct, num_classes))
+    return out
 
 
 # ---------------------------------------------------------------- evaluating a run
@@ -221,8 +255,11 @@ def evaluate(run_dir: str | os.PathLike, split: int | None = None,
     outputs = model.predict_many([f for _, f in kept])
     true = np.array([r.label for r, _ in kept])
     metrics, answers = score_outputs(outputs, true, model.spec.aggregators, model.classes)
+    groups = [r.group for r, _ in kept]
+    metrics = with_intervals(metrics, answers, true, groups, len(model.classes))
     csv_path = run_dir / runs.PREDICTIONS
-    table = predictions_table([r.path for r, _ in kept], true, answers, model.classes)
+    table = predictions_table([r.path for r, _ in kept], true, answers, model.classes,
+                              groups, calibrated_confidences(run_dir, answers))
     report = Report(str(run_dir), split, cfg["head"], cfg["backbone"], list(model.classes),
                     len(kept), model.primary, metrics, list(summary.failed), str(csv_path),
                     time.perf_counter() - start, split_notes(index))

@@ -72,6 +72,8 @@ class AggregatorMetrics:
         mean_class_accuracy: top-1 averaged over classes that have test videos.
         per_class: class name -> top-1 (None for a class without test videos).
         confusion: ``confusion[true][predicted]`` video counts, classes in label order.
+        intervals: ``top1_ci`` and ``mean_class_accuracy_ci`` (95%, resampling
+            recordings: ``vidcore.uncertainty``), when the test clips' recordings are known.
     """
 
     name: str
@@ -80,13 +82,15 @@ class AggregatorMetrics:
     mean_class_accuracy: float
     per_class: dict[str, float | None]
     confusion: list[list[int]]
+    intervals: dict[str, list[float]] | None = None
 
     def to_dict(self) -> dict:
         """Plain dict for JSON."""
         return {"name": self.name, "top1": _round(self.top1), "top5": _round(self.top5),
                 "mean_class_accuracy": _round(self.mean_class_accuracy),
                 "per_class": {k: _round(v) for k, v in self.per_class.items()},
-                "confusion": self.confusion}
+                "confusion": self.confusion,
+                **{k: [_round(x) for x in v] for k, v in (self.intervals or {}).items()}}
 
 
 @dataclass
