@@ -15,7 +15,7 @@ from vidcore import workspace as ws
 from vidcore.data.video import VIDEO_EXTENSIONS
 from vidcore.errors import VidcoreError
 from webapp import caches, media, sidebar, state
-from webapp.boundary import guard
+from webapp.boundary import end_page, guard
 
 VIDEO_TYPES = [e.lstrip(".") for e in VIDEO_EXTENSIONS]
 NOTICE = "datasets-notice"  # (kind, text) of the last change, shown after the rerun
@@ -275,7 +275,7 @@ if st.session_state.get(state.DATASET_SOURCE) != state.MINE or not ws.list_names
         for each in names:
             st.button(f"Open {each}", key=f"open-{each}", on_click=sidebar.choose_my_dataset,
                       args=(each,))
-    st.stop()
+    end_page()
 
 name = st.session_state.get(state.MY_DATASET)
 with guard("Opening the dataset"):

@@ -7,7 +7,7 @@ import streamlit as st
 from vidcore import confusion, runs
 from vidcore.views import charts, tables
 from webapp import caches, media, model_choice
-from webapp.boundary import guard
+from webapp.boundary import end_page, guard
 from webapp.panels import evaluation, model_transfer
 
 PAIRS = 50  # rows of the most-confused-pairs table
@@ -70,7 +70,7 @@ if report is None:
             "way of turning frame outputs into one clip label.", icon=":material/info:")
     if st.button("Evaluate on the test clips", type="primary", icon=":material/play_arrow:"):
         evaluation.run_evaluation(run_dir)
-    st.stop()
+    end_page()
 
 left, right = st.columns([5, 1], vertical_alignment="center")
 left.caption(f"{report['num_videos']} test clips of split {report['split']} · head "

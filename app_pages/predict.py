@@ -7,6 +7,7 @@ import streamlit as st
 from vidcore.data.sampling import describe
 from vidcore.views import charts, tables, webio
 from webapp import dataset_choice, media, model_choice
+from webapp.boundary import end_page
 from webapp.panels import explain, model_transfer, prediction, timeline
 
 UPLOAD, TEST_CLIP = "Upload a clip", "A test clip of the dataset"
@@ -29,7 +30,7 @@ if source == UPLOAD:
     if upload is None:
         st.info(f"Upload a short video of one action (a few seconds is enough; at most "
                 f"{limit} MB), or pick a test clip of the dataset above.", icon=":material/upload:")
-        st.stop()
+        end_page()
     result = prediction.predict_upload(run_dir, upload.name, upload.getvalue())
     clip_source = {"data": upload.getvalue(), "name": upload.name}
 else:
@@ -53,9 +54,13 @@ with st.container(key="answers"):
 
 looked = explain.switch()
 player, grid = st.columns([2, 3])
-with player:
-    media.show_media(*result["preview"], start_time=timeline.start_time(
-        timeline.clip_id(clip_source.get("path"), clip_source.get("data"))))
+with player:  # filled at the end of the run, once its preview is made: the verdict first
+    start = timeline.start_time(timeline.clip_id(clip_source.get("path"),
+                                                 clip_source.get("data")))
+    if "path" in clip_source:
+        media.play_clip(clip_source["path"], start)
+    else:
+        media.play_upload(clip_source["name"], clip_source["data"], start)
 with grid, st.container(key="frame-grid"):
     st.markdown(f"**The {len(result['thumbs'])} sampled frames** and "
                 + ("where the evidence lies" if looked else "each one's top class"))

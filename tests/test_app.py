@@ -66,7 +66,7 @@ def test_dataset_filters_change_the_table(app):
 def test_dataset_frame_strip_follows_the_sidebar_sampler(app):
     open_page(app, "dataset")
     media.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
-    assert app.run().get("video")  # the clip plays (as WebM)
+    assert app.run().get("video")  # the clip plays (as H.264 MP4)
     assert len(app.image[0].captions) == 8  # the strip: one image per sampled frame
     assert "uniform, 8 frames" in texts(app.markdown)
     app.sidebar.slider[0].set_value(5).run()

@@ -9,7 +9,7 @@ import streamlit as st
 from vidcore.errors import VidcoreError
 from vidcore.models.loading import model_version
 from webapp import pages
-from webapp.boundary import guard
+from webapp.boundary import end_page, guard
 from webapp.caches import cached_model
 from webapp.state import RUN_CHOICE, WANTED_RUN
 
@@ -42,7 +42,7 @@ def pick_model(label: str = "Model") -> str:
         st.info("There is no trained model yet. Train one on the **Train** page; it takes "
                 "about a minute on the demo dataset.", icon=":material/info:")
         st.page_link(pages.script("train"), label="Go to Train", icon=":material/model_training:")
-        st.stop()
+        end_page()
     wanted = st.session_state.pop(WANTED_RUN, None)  # not a widget key: survives page switches
     if wanted in choices:
         st.session_state[RUN_CHOICE] = wanted
