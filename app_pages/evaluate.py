@@ -152,12 +152,16 @@ cell = st.selectbox(
 if cell:
     clips = tables.cell_clips(caches.cached_predictions(run_dir, caches.mtime_ns(
         f"{run_dir}/{runs.PREDICTIONS}")), aggregator, cell[0], cell[1])
+    root = media.run_dataset_root(run_dir, report["split"])
+    label = partial(caches.clip_label, root) if root else str
+    clips.insert(0, "clip", clips["path"].map(label))  # uploaded names for own datasets
     table, player = st.columns([3, 2])
-    table.dataframe(clips.drop(columns="true"), hide_index=True,
+    table.dataframe(clips.drop(columns=["true", "path"]), hide_index=True,
                     height=min(245, 35 * (len(clips) + 1) + 3),
                     column_config={"confidence": st.column_config.ProgressColumn(
                         "confidence", format="percent", min_value=0, max_value=1)})
-    clip = table.selectbox("Play one", clips["path"], key=f"clip-{aggregator}")
+    clip = table.selectbox("Play one", clips["path"], key=f"clip-{aggregator}",
+                           format_func=label)
     with player:
         media.play_run_clip(run_dir, report["split"], clip)
 

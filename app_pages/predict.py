@@ -1,12 +1,13 @@
 """Predict: what a model says about one clip, frame by frame and as a whole."""
 
 import json
+from functools import partial
 
 import streamlit as st
 
 from vidcore.data.sampling import describe
 from vidcore.views import charts, tables, webio
-from webapp import dataset_choice, media, model_choice
+from webapp import caches, dataset_choice, media, model_choice
 from webapp.boundary import end_page
 from webapp.panels import explain, model_transfer, prediction, timeline
 
@@ -37,11 +38,15 @@ else:
     index = dataset_choice.current_index()
     clips = [r.path for r in (index.test or index.records)]
     clip = st.selectbox("Test clip", clips, key="predict-clip",
+                        format_func=partial(caches.clip_label, index.root),
                         help="Test clips of the dataset chosen in the sidebar.")
-    clip_source = {"path": str(index.path_of(index.find(clip)))}
+    record = index.find(clip)
+    clip_source = {"path": str(index.path_of(record))}
     result = prediction.predict_file(run_dir, clip_source["path"])
 
 prediction = result["prediction"]
+if source == TEST_CLIP:  # a clip of the dataset: its true class is known
+    st.markdown(tables.true_class_line(record.class_name, prediction["primary_label"]))
 note = prediction.get("sampling_note")
 if note:  # the fps sampler's max_frames cap left frames out: say the answer saw fewer
     st.info(f"{note[0].upper()}{note[1:]}.", icon=":material/info:")

@@ -102,7 +102,7 @@ def test_train_from_the_browser_survives_a_reload(page, server):
     split.fill("2")
     split.press("Enter")
     wait_idle(page)
-    page.get_by_text("random (tests)").click()
+    page.get_by_text("none (untrained)").click()
     # The tiny world's sampler: the features of split 2's training clips (split 1's test
     # clips) are then in the world's store once Evaluate has run, so the run only trains.
     frames = page.get_by_role("spinbutton", name="Frames per clip (uniform, segments)")

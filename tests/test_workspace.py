@@ -15,6 +15,7 @@ from vidcore import workspace as ws
 from vidcore.data.index import load_index
 from vidcore.errors import DatasetError, InputError
 from vidcore.workspace.config import MANIFEST
+from vidcore.workspace.store import display_names
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,11 @@ def test_added_clips_index_with_their_groups(home, clips):
     table = ws.clip_table("d")
     assert sorted(r["display_name"] for r in table if r["class"] == "Kick") == sorted(ucf.values())
     assert all(Path(r["path"]).name.startswith("c") for r in table)  # server-chosen names
+    # The app lists the index's clips under the names they were uploaded under.
+    shown = display_names(home / "d")
+    kicks = [r for r in index.records if r.class_name == "Kick"]
+    assert sorted(shown[r.path] for r in kicks) == sorted(f"Kick/{n}" for n in ucf.values())
+    assert display_names(home / "d" / "Kick") == {}  # not a workspace dataset
     assert {r["group_label"] for r in table if r["class"] == "Kick"} == {
         "g08 in the file names", "g09 in the file names"}
     # A later upload of the same recording token joins its group.

@@ -19,7 +19,7 @@ import streamlit as st
 from vidcore.errors import VidcoreError
 from vidcore.views import previews
 from webapp.boundary import guard
-from webapp.caches import cached_index, cached_thumbnails, mtime_ns
+from webapp.caches import cached_index, cached_thumbnails, clip_label, mtime_ns
 from webapp.dataset_choice import current_sampler, sampler_caption
 
 PREVIEWS = previews.Previews()  # one per server process: every session shares its conversions
@@ -123,16 +123,27 @@ def sampled_frames(path, max_shown: int = 32,
             st.caption(f"Showing the first {max_shown} of {len(captions)} sampled frames.")
 
 
-def play_run_clip(run_dir: str, split: int, rel_path: str | None) -> None:
-    """Play a clip named relative to the dataset a run was trained on."""
+def run_dataset_root(run_dir: str, split: int):
+    """The root folder of the dataset a run was trained on (None when it cannot be read)."""
     from vidcore import runs
 
+    config = runs.read_json(f"{run_dir}/{runs.CONFIG}", {}) or {}
+    try:
+        return cached_index(runs.dataset_of(config), int(split), config.get("format", "auto"),
+                            config.get("splits"), config.get("test_fraction", 0.3),
+                            config.get("split_seed", 0)).root
+    except VidcoreError:
+        return None
+
+
+def play_run_clip(run_dir: str, split: int, rel_path: str | None) -> None:
+    """Play a clip named relative to the dataset a run was trained on, under the name its
+    user knows it by."""
     if not rel_path:
         return
-    config = runs.read_json(f"{run_dir}/{runs.CONFIG}", {}) or {}
-    with guard("Finding the clip", stop=False):
-        index = cached_index(runs.dataset_of(config), int(split), config.get("format", "auto"),
-                             config.get("splits"), config.get("test_fraction", 0.3),
-                             config.get("split_seed", 0))
-        play_clip(index.root / rel_path)
-        st.caption(rel_path)
+    root = run_dataset_root(run_dir, split)
+    if root is None:
+        st.caption(f"{rel_path}: the run's dataset cannot be opened here.")
+        return
+    play_clip(root / rel_path)
+    st.caption(clip_label(root, rel_path))
