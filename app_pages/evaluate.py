@@ -6,6 +6,7 @@ import streamlit as st
 
 from vidcore import confusion, runs
 from vidcore.views import charts, tables
+from vidcore.words import count
 from webapp import caches, media, model_choice
 from webapp.boundary import end_page, guard
 from webapp.panels import evaluation, model_transfer
@@ -127,9 +128,11 @@ pairs = confusion.confused_pairs(frame, top=PAIRS)
 if pairs.empty:
     st.caption("No mistakes: every test clip is right.")
 else:
-    st.caption(f"The {len(pairs)} most frequent mistakes of {len(confusion.confused_pairs(frame))}"
-               " (share: of the true class's test clips). Select a row to list and play its "
-               "clips below.")
+    total = len(confusion.confused_pairs(frame))
+    which = (f"The {count(total, 'mistaken pair')}" if total == len(pairs) else
+             f"The {len(pairs)} most frequent of {count(total, 'mistaken pair')}")
+    st.caption(f"{which}, most frequent first (share: of the true class's test clips). "
+               "Select a row to list and play its clips below.")
     st.dataframe(pairs, hide_index=True, key=f"pairs-{aggregator}", on_select=partial(
         pair_picked, f"pairs-{aggregator}", cell_key, cells, pairs), selection_mode="single-row",
         height=min(386, 35 * (len(pairs) + 1) + 3), column_config={
@@ -147,7 +150,7 @@ cell = st.selectbox(
     "Clips of one cell (or click a cell above)", choices, key=cell_key,
     help=f"The cells with clips of the classes shown above ({MAX_CELLS} at most), "
          "mistakes first, most clips first.",
-    format_func=lambda c: f"{c[0]} → {c[1]}: {c[2]} clip{'s' * (c[2] != 1)}"
+    format_func=lambda c: f"{c[0]} → {c[1]}: {count(c[2], 'clip')}"
     + ("" if c[0] == c[1] else "  ✗"))
 if cell:
     clips = tables.cell_clips(caches.cached_predictions(run_dir, caches.mtime_ns(

@@ -104,7 +104,8 @@ def show_history(live, aggregator: str) -> None:
         now = steps[-1]["time"]
         table = stream_tables.step_probabilities(steps, aggregator, TOP, now=now)
         with st.container(key="live-chart"):
-            st.plotly_chart(charts.live_probability_lines(table, HISTORY_S))
+            st.plotly_chart(charts.live_probability_lines(table, HISTORY_S,
+                                                           live.classifier.classes))
     frames = live.window_frames()
     if frames:
         with st.container(key="live-frames"):

@@ -81,7 +81,8 @@ with grid, st.container(key="frame-grid"):
 timeline.show(run_dir, model, prediction, **clip_source)
 
 st.subheader("Predictions over time")
-st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction)))
+st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction),
+                                               model.classes))
 st.download_button("Download the prediction (JSON)", json.dumps(prediction, indent=2),
                    file_name="prediction.json", mime="application/json",
                    icon=":material/download:", on_click="ignore")

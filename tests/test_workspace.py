@@ -267,7 +267,9 @@ def test_limits(home, clips, monkeypatch):
         ws.add_clips("d", "A", [("a.avi", clips["Kick", 1].read_bytes()),
                                 ("b.avi", b"\0" * (1 << 20))])
     assert len(ws.clip_table("d")) == 3
-    assert "1 MB an upload" in ws.limits().describe()
+    assert "10 MB a file (a zip too), 1 MB in all for one upload" in ws.limits().describe()
+    # The page states the browser uploader's own limit per file when it is the smaller.
+    assert ws.limits().describe(uploader_mb=4).startswith("up to 4 MB a file")
 
 
 def test_readiness_says_what_to_add_and_training_refuses(home, clips, monkeypatch, tmp_path):

@@ -450,10 +450,12 @@ def describe_run(run_dir: str | os.PathLike) -> str:
     ``"Demo dataset · 10 classes · default · temporal_conv · 3 Dec 11:26"`` (up to four
     class names are listed when there are four or fewer)."""
     run_dir = Path(run_dir)
+    from vidcore.words import count
+
     config = read_json(run_dir / CONFIG, {}) or {}
     classes = read_json(run_dir / CLASSES, []) or []
     names = [str(c) for c in classes]
-    kinds = f"{len(names)} class{'es' * (len(names) != 1)}"
+    kinds = count(len(names), "class", "classes")
     if 0 < len(names) <= 4:
         kinds += f" ({', '.join(names)})"
     dataset = dataset_name(config) if config.get("dataset") else ""

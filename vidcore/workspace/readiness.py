@@ -16,6 +16,7 @@ from vidcore.data.index import VideoIndex, load_index
 from vidcore.data.splits import GOOD_GROUPS, check_honest_split, recordings
 from vidcore.data.video import is_video_file
 from vidcore.errors import DatasetError, VidcoreError
+from vidcore.words import count
 
 IMBALANCE = 3.0  # largest class / smallest class above this is worth fixing
 
@@ -47,12 +48,12 @@ def _class_findings(name: str, clips: int, groups: int) -> list[Finding]:
                         f"add clips to {name}, or delete the class", name)]
     if groups < 2:
         return [Finding("blocking",
-                        f"{name} has {clips} clips from {recordings(groups)}: a split keeps a "
-                        "recording on one side, so it cannot be both trained and tested",
+                        f"{name} has {count(clips, 'clip')} from {recordings(groups)}: a split "
+                        "keeps a recording on one side, so it cannot be both trained and tested",
                         f"add clips from at least {GOOD_GROUPS - groups} more recordings", name)]
     if groups < GOOD_GROUPS:
         return [Finding("warning",
-                        f"{name} has {clips} clips from {recordings(groups)}: validation "
+                        f"{name} has {count(clips, 'clip')} from {recordings(groups)}: validation "
                         "will have none of it",
                         f"add clips from at least {GOOD_GROUPS - groups} more recording", name)]
     return []
