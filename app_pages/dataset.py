@@ -83,7 +83,7 @@ path = index.path_of(index.find(choice))
 player, strip = st.columns([2, 3])
 with player:
     media.play_clip(path)
-    st.caption("Shown converted to H.264 MP4: browsers cannot play UCF101's MPEG-4 Part 2 "
-               "(XviD) AVI files.")
+    st.caption("Shown converted for the browser (H.264, or WebM where this server cannot "
+               "write H.264): browsers cannot play UCF101's MPEG-4 Part 2 (XviD) AVI files.")
 with strip:
     media.sampled_frames(path, MAX_STRIP, "change it in the sidebar")

@@ -119,6 +119,8 @@ elif st.session_state.get(START_ERROR):
 all_runs = runs.list_runs()
 watched = st.session_state.get(state.TRAIN_RUN) or next(
     (r["path"] for r in all_runs if r["state"] == "running"), None)
+if watched is None and (busy_run := launch.newest_busy()) is not None:
+    watched = str(busy_run)  # launched, its child has not written its config yet
 if watched:
     st.subheader("Live")
     busy = launch.run_state(watched)["state"] in ("starting", "running")

@@ -110,6 +110,16 @@ def find_running(config, root: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def newest_busy(root: str | os.PathLike | None = None) -> Path | None:
+    """The newest launched run under ``root`` that is still starting or running (a page
+    opened or reloaded while its child loads finds it too), or None."""
+    root = Path(root) if root else runs.default_runs_dir()
+    for launched in sorted(root.glob("*/" + LAUNCH), reverse=True):
+        if run_state(launched.parent)["state"] in ("starting", "running"):
+            return launched.parent
+    return None
+
+
 @contextlib.contextmanager
 def _launch_lock(root: Path):
     """Serialise check-then-start across threads and processes (two tabs clicking at once)."""
