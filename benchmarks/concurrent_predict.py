@@ -41,6 +41,8 @@ def pick_clips(folder: Path, count: int, out: Path) -> list[Path]:
     by_class: dict[str, list[Path]] = {}
     for clip in sorted(folder.rglob("*.avi")):
         by_class.setdefault(clip.parent.name, []).append(clip)
+    if not by_class:
+        raise SystemExit(f"no .avi clips under {folder}: pass --clips DIR")
     order = [clips[i] for i in range(max(map(len, by_class.values())))
              for clips in by_class.values() if i < len(clips)]
     chosen = []
