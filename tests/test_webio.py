@@ -104,3 +104,7 @@ def test_thumbnails_keep_the_aspect_ratio():
     images = np.zeros((3, 240, 320, 3), np.uint8)
     thumbs = webio.thumbnails(images, width=160)
     assert len(thumbs) == 3 and thumbs[0].shape == (120, 160, 3)
+    assert webio.thumbnails(images[:, :60, :80], width=160)[0].shape == (60, 80, 3)  # as is
+    # Frames at a backbone's square input get back the video's own 4:3 shape.
+    square = np.zeros((2, 224, 224, 3), np.uint8)
+    assert webio.thumbnails(square, width=160, aspect=320 / 240)[0].shape == (120, 160, 3)

@@ -38,7 +38,6 @@ def pick_model(label: str = "Model") -> str:
     trained one while none of the user's own is active, rather than the shipped one).
     Ends the page with what to do when there is no model at all.
     """
-
     choices = model_runs()
     if not choices:
         st.info("There is no trained model yet. Train one on the **Train** page.",

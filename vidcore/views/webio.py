@@ -181,11 +181,21 @@ def browser_clip(path: str | os.PathLike) -> tuple[bytes, str]:
     return _gif(frames, fps), "image/gif"
 
 
-def thumbnails(images: np.ndarray, width: int = 160) -> list[np.ndarray]:
-    """RGB frames downscaled to ``width`` pixels wide (aspect kept), for frame strips."""
+def thumbnails(images: np.ndarray, width: int = 160,
+               aspect: float | None = None) -> list[np.ndarray]:
+    """RGB frames downscaled to ``width`` pixels wide, for frame strips.
+
+    Args:
+        images: the frames.
+        width: the thumbnails' width.
+        aspect: the video's own width / height, for frames resized to a backbone's
+            square input (their own shape's when None).
+    """
     out = []
     for image in images:
         h, w = image.shape[:2]
-        size = (width, max(1, round(h * width / w)))
-        out.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA) if w > width else image)
+        shown_h = h if not aspect else w / aspect  # the height the video's shape gives
+        size = (min(width, w), max(1, round(shown_h * min(width, w) / w)))
+        keep = size == (w, h)
+        out.append(image if keep else cv2.resize(image, size, interpolation=cv2.INTER_AREA))
     return out

@@ -38,7 +38,10 @@ def _predict_path(run_dir: str, path) -> dict:
     model = cached_model(run_dir, model_version(run_dir))
     with LANE:
         prediction, frames, _ = predict_with_frames(model, path)
-    return {"prediction": prediction.to_dict(), "thumbs": webio.thumbnails(frames.images)}
+    # The frames come at the backbone's square size: thumbnails take the video's shape.
+    aspect = frames.info.width / frames.info.height if frames.info.height else None
+    return {"prediction": prediction.to_dict(),
+            "thumbs": webio.thumbnails(frames.images, aspect=aspect)}
 
 
 @st.cache_data(max_entries=16, show_spinner="Predicting…")
