@@ -21,6 +21,9 @@ from webapp.caches import cached_model
 log = logging.getLogger(__name__)
 
 LANE = threading.BoundedSemaphore(1)  # one prediction at a time per server process
+# Held by the warm-up from its start until the backbone's first use here is over, so a
+# prediction meanwhile does not convert the same weights at the same time.
+_FIRST_USE_LOCK = threading.Lock()
 _STARTED = threading.Event()
 _START_LOCK = threading.Lock()
 # A backbone's one-off first use on a machine (converting its weights and a LiteRT copy,
@@ -42,7 +45,23 @@ def warm_up() -> None:
     threading.Thread(target=_warm, name="vidcore-warm-up", daemon=True).start()
 
 
+def first_use_done() -> None:
+    """Wait while the warm-up is still doing the backbone's one-off first use."""
+    with _FIRST_USE_LOCK:
+        pass
+
+
 def _warm() -> None:
+    with _FIRST_USE_LOCK:
+        runner = _first_use()
+    if runner is not None:
+        with LANE:
+            runner(np.zeros((1, runner.size, runner.size, 3), np.uint8))
+
+
+def _first_use():
+    """Load Predict's model and get its backbone's first use done; its runner when the
+    engine is LiteRT (None otherwise, or when anything failed)."""
     from vidcore import runs
     from vidcore.models import engines
 
@@ -56,10 +75,9 @@ def _warm() -> None:
         if engines.choose(spec, measure=False).engine != "litert":
             # Keras would bring TensorFlow into the server for good, and with it the
             # cost per script run above; the first prediction pays its own start instead.
-            return
-        runner = model.backbone()
-        with LANE:
-            runner(np.zeros((1, runner.size, runner.size, 3), np.uint8))
-        log.info("warmed up the model of %s", run_dir)
+            return None
+        log.info("warming up the model of %s", run_dir)
+        return model.backbone()
     except Exception:  # the first visitor meets the same problem, with its message
         log.warning("warming up the model failed", exc_info=True)
+        return None

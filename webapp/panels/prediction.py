@@ -12,7 +12,7 @@ from vidcore.models.loading import model_version
 from vidcore.views import webio
 from webapp.boundary import guard
 from webapp.caches import cached_model, mtime_ns
-from webapp.inference import LANE
+from webapp.inference import LANE, first_use_done
 
 CLASS_LIST_MAX = 12  # longer class lists go into an expander
 
@@ -35,6 +35,7 @@ def _predict_path(run_dir: str, path) -> dict:
     """Prediction and sampled-frame thumbnails of one video file (decoded once)."""
     from vidcore.predict import predict_with_frames
 
+    first_use_done()  # the warm-up may be converting this backbone's weights right now
     model = cached_model(run_dir, model_version(run_dir))
     with LANE:
         prediction, frames, _ = predict_with_frames(model, path)
