@@ -4,6 +4,7 @@ import streamlit as st
 
 from vidcore.views import charts, tables
 from webapp import caches, dataset_choice, media
+from webapp.boundary import end_page
 from webapp.panels import dataset_map
 
 MAX_STRIP = 32  # frames shown in the strip; the fps sampler can pick hundreds
@@ -75,7 +76,7 @@ st.subheader("Look at one clip")
 if shown.empty:
     st.info("No video matches the filters above; clear them to pick a clip.",
             icon=":material/filter_alt_off:")
-    st.stop()
+    end_page()
 if len(shown) > MAX_CHOICES:  # a 13,320-entry selectbox takes the browser seconds
     st.caption(f"The list below holds the first {MAX_CHOICES} of the {len(shown)} matching "
                "videos: type part of a name (e.g. `g08_c03`) or a group above to find another.")
@@ -85,6 +86,7 @@ path = index.path_of(index.find(choice))
 player, strip = st.columns([2, 3])
 with player:
     media.play_clip(path)
-    st.caption("Shown as WebM: browsers cannot play UCF101's MPEG-4 Part 2 (XviD) AVI files.")
+    st.caption("Shown converted for the browser (H.264, or WebM where this server cannot "
+               "write H.264): browsers cannot play UCF101's MPEG-4 Part 2 (XviD) AVI files.")
 with strip:
     media.sampled_frames(path, MAX_STRIP, "change it in the sidebar")

@@ -11,11 +11,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from vidcore import words
 from vidcore import workspace as ws
 from vidcore.data.video import VIDEO_EXTENSIONS
 from vidcore.errors import VidcoreError
 from webapp import caches, media, sidebar, state
-from webapp.boundary import guard
+from webapp.boundary import end_page, guard
 
 VIDEO_TYPES = [e.lstrip(".") for e in VIDEO_EXTENSIONS]
 NOTICE = "datasets-notice"  # (kind, text) of the last change, shown after the rerun
@@ -47,7 +48,7 @@ def attempt(action: str, call, *args, **kwargs):
 
 def added_text(result: dict) -> str:
     """What an add did, in words: clips added, tail dropped, files skipped with reasons."""
-    text = f"Added {result['added']} clips to **{result['dataset']}**."
+    text = f"Added {words.count(result['added'], 'clip')} to **{result['dataset']}**."
     if result.get("dropped_seconds"):
         text += (f" The last {result['dropped_seconds']:.1f} s were shorter than a piece "
                  "and dropped.")
@@ -206,7 +207,7 @@ def edit_classes(name: str, classes: list[str]) -> None:
     if st.button("Delete the class", icon=":material/delete:", disabled=not (old and sure)):
         count = attempt("Deleting the class", ws.delete_class, name, old)
         if count is not None:
-            changed("success", f"Deleted **{old}** and its {count} clips.")
+            changed("success", f"Deleted **{old}** and its {words.count(count, 'clip')}.")
         st.rerun()
 
 
@@ -262,7 +263,8 @@ def download(name: str) -> None:
 st.title("My datasets")
 st.caption("Build a dataset from your own videos, right here: create it, add classes and "
            "clips, check that it can be split honestly, then train on it on **Train**. "
-           f"Limits on this server: {ws.limits().describe()}.")
+           "Limits on this server: "
+           f"{ws.limits().describe(st.get_option('server.maxUploadSize'))}.")
 show_notice()
 with st.expander("Create a dataset, or restore one from a zip",
                  expanded=not ws.list_names()):
@@ -275,7 +277,7 @@ if st.session_state.get(state.DATASET_SOURCE) != state.MINE or not ws.list_names
         for each in names:
             st.button(f"Open {each}", key=f"open-{each}", on_click=sidebar.choose_my_dataset,
                       args=(each,))
-    st.stop()
+    end_page()
 
 name = st.session_state.get(state.MY_DATASET)
 with guard("Opening the dataset"):

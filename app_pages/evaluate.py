@@ -6,8 +6,9 @@ import streamlit as st
 
 from vidcore import confusion, runs
 from vidcore.views import charts, tables
+from vidcore.words import count
 from webapp import caches, media, model_choice
-from webapp.boundary import guard
+from webapp.boundary import end_page, guard
 from webapp.panels import evaluation, evaluator, model_transfer
 
 PAIRS = 50  # rows of the most-confused-pairs table
@@ -70,7 +71,7 @@ if report is None:
             "way of turning frame outputs into one clip label.", icon=":material/info:")
     if st.button("Evaluate on the test clips", type="primary", icon=":material/play_arrow:"):
         evaluation.run_evaluation(run_dir)
-    st.stop()
+    end_page()
 
 left, right = st.columns([5, 1], vertical_alignment="center")
 left.caption(f"{report['num_videos']} test clips of split {report['split']} · head "
@@ -128,9 +129,11 @@ pairs = confusion.confused_pairs(frame, top=PAIRS)
 if pairs.empty:
     st.caption("No mistakes: every test clip is right.")
 else:
-    st.caption(f"The {len(pairs)} most frequent mistakes of {len(confusion.confused_pairs(frame))}"
-               " (share: of the true class's test clips). Select a row to list and play its "
-               "clips below.")
+    total = len(confusion.confused_pairs(frame))
+    which = (f"The {count(total, 'mistaken pair')}" if total == len(pairs) else
+             f"The {len(pairs)} most frequent of {count(total, 'mistaken pair')}")
+    st.caption(f"{which}, most frequent first (share: of the true class's test clips). "
+               "Select a row to list and play its clips below.")
     st.dataframe(pairs, hide_index=True, key=f"pairs-{aggregator}", on_select=partial(
         pair_picked, f"pairs-{aggregator}", cell_key, cells, pairs), selection_mode="single-row",
         height=min(386, 35 * (len(pairs) + 1) + 3), column_config={
@@ -148,17 +151,21 @@ cell = st.selectbox(
     "Clips of one cell (or click a cell above)", choices, key=cell_key,
     help=f"The cells with clips of the classes shown above ({MAX_CELLS} at most), "
          "mistakes first, most clips first.",
-    format_func=lambda c: f"{c[0]} → {c[1]}: {c[2]} clip{'s' * (c[2] != 1)}"
+    format_func=lambda c: f"{c[0]} → {c[1]}: {count(c[2], 'clip')}"
     + ("" if c[0] == c[1] else "  ✗"))
 if cell:
     clips = tables.cell_clips(caches.cached_predictions(run_dir, caches.mtime_ns(
         f"{run_dir}/{runs.PREDICTIONS}")), aggregator, cell[0], cell[1])
+    root = media.run_dataset_root(run_dir, report["split"])
+    label = partial(caches.clip_label, root) if root else str
+    clips.insert(0, "clip", clips["path"].map(label))  # uploaded names for own datasets
     table, player = st.columns([3, 2])
-    table.dataframe(clips.drop(columns="true"), hide_index=True,
+    table.dataframe(clips.drop(columns=["true", "path"]), hide_index=True,
                     height=min(245, 35 * (len(clips) + 1) + 3),
                     column_config={"confidence": st.column_config.ProgressColumn(
                         "confidence", format="percent", min_value=0, max_value=1)})
-    clip = table.selectbox("Play one", clips["path"], key=f"clip-{aggregator}")
+    clip = table.selectbox("Play one", clips["path"], key=f"clip-{aggregator}",
+                           format_func=label)
     with player:
         media.play_run_clip(run_dir, report["split"], clip)
 

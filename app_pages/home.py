@@ -10,7 +10,7 @@ st.title(":material/movie: vidcore")
 st.write(
     "vidcore teaches a computer to recognise actions in short videos, such as a squat, "
     "a jumping jack or a punch. Point it at a folder of labelled clips, check the dataset, "
-    "and train a classifier on features of a pretrained image network in about a minute. "
+    "and train a classifier on features of a pretrained image network. "
     "Then measure it on held-out clips and try it on any video of your own."
 )
 
@@ -20,9 +20,12 @@ cols[0].metric("Dataset", state["dataset"], help=state["dataset_help"], border=T
 cols[1].metric("Feature cache", state["cache"], help=state["cache_help"], border=True)
 cols[2].metric("Trained models", state["models"], help=state["models_help"], border=True)
 cols[3].metric("Active model", state["active"], help=state["active_help"], border=True)
-engine = doctor.engine_report()  # never measures here: that waits for the first use
-st.caption(f":material/memory: Backbone engine ({engine['backbone']}): {engine['line']}. "
-           "Set VIDCORE_ENGINE=keras|litert to override.")
+engine = doctor.engine_report()  # never measures nor converts here: that waits for first use
+st.caption(":material/memory: " + ("The image network will be set up for this computer on "
+                                   "its first use." if engine["source"] == "pending" else
+                                   "The image network runs the way chosen for this computer."),
+           help=f"Backbone engine ({engine['backbone']}): {engine['line']}. "
+                "Set VIDCORE_ENGINE=keras or VIDCORE_ENGINE=litert to override.")
 if state["dataset_error"]:
     st.warning(f"The dataset could not be opened: {state['dataset_error']}",
                icon=":material/warning:")

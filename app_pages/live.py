@@ -11,7 +11,7 @@ from vidcore.data.video import resize_frame
 from vidcore.models.loading import model_version
 from vidcore.stream import StreamClassifier, window_plan
 from vidcore.views import charts, ice, stream_tables
-from vidcore.views.live import LiveSession
+from vidcore.views.live import LiveSession, window_note
 from webapp import model_choice
 from webapp.boundary import guard
 
@@ -24,6 +24,7 @@ TOP = 3
 # drawing costs CPU in the server and the browser, which the camera's frames need too.
 REFRESH_S, HISTORY_REFRESH_S = 1.0, 3.0
 THUMB_WIDTH = 120
+PICTURE_WIDTH = 320  # the newest classified frame, as the camera picture
 # The component's own messages, in words that say what to do.
 TRANSLATIONS = {
     "media_api_not_available": "This browser offers no camera to this page. Open the app "
@@ -75,8 +76,13 @@ def settings(plan) -> dict:
             "min_frames": max(2, plan.frames // 2)}
 
 
-def show_label(step, stats) -> None:
-    """The current label, large, with its confidence and the stream's speed."""
+def show_label(step, stats, frames: list) -> None:
+    """The newest classified frame, the current label, large, with its confidence and
+    the stream's speed (and what the window really spans when this computer is slow)."""
+    if frames:  # send-only WebRTC draws no picture of its own: show what the model saw
+        with st.container(key="live-picture"):
+            st.image(frames[-1][1], width=PICTURE_WIDTH, output_format="JPEG",
+                     caption="The newest frame the model classified")
     with st.container(key="live-label"):
         if step is None:
             st.markdown("## …")
@@ -95,6 +101,9 @@ def show_label(step, stats) -> None:
     with st.container(key="live-count"):
         st.caption(f"{stats.processed:,} frames classified of {stats.offered:,} that arrived "
                    f"({stats.kept:,} kept at the model's rate)")
+    note = window_note([t for t, _ in frames], plan, stats.processed_fps)
+    if note:
+        st.warning(note, icon=":material/speed:")
 
 
 def show_history(live, aggregator: str) -> None:
@@ -104,7 +113,8 @@ def show_history(live, aggregator: str) -> None:
         now = steps[-1]["time"]
         table = stream_tables.step_probabilities(steps, aggregator, TOP, now=now)
         with st.container(key="live-chart"):
-            st.plotly_chart(charts.live_probability_lines(table, HISTORY_S))
+            st.plotly_chart(charts.live_probability_lines(table, HISTORY_S,
+                                                           live.classifier.classes))
     frames = live.window_frames()
     if frames:
         with st.container(key="live-frames"):
@@ -176,6 +186,10 @@ ctx = webrtc_streamer(
     media_stream_constraints={"video": True, "audio": False},
     video_frame_callback=live_session.on_frame, translations=TRANSLATIONS)
 active = ctx.state.playing or ctx.state.signalling
+if not ctx.state.playing:  # the component shows browser errors by their raw names
+    st.caption(":material/help: If Start shows **NotFoundError** or **NotReadableError**, the "
+               "browser found no camera, or another app is using it: plug one in or close "
+               "the other app, then press Start again.")
 with st.expander("The camera does not start?", icon=":material/help:"):
     st.markdown(CAMERA_HELP)
 if not active:
@@ -206,7 +220,7 @@ def panel() -> None:
     if not active:
         st.info("Stopped. The last results stay here until the next Start.",
                 icon=":material/stop_circle:")
-    show_label(live.latest(), live.stats())
+    show_label(live.latest(), live.stats(), live.window_frames())
 
 
 @st.fragment(run_every=HISTORY_REFRESH_S if active else None)

@@ -1,12 +1,14 @@
 """Predict: what a model says about one clip, frame by frame and as a whole."""
 
 import json
+from functools import partial
 
 import streamlit as st
 
 from vidcore.data.sampling import describe
 from vidcore.views import charts, tables, webio
-from webapp import dataset_choice, media, model_choice
+from webapp import caches, dataset_choice, media, model_choice
+from webapp.boundary import end_page
 from webapp.panels import explain, model_transfer, prediction, timeline, trust
 
 UPLOAD, TEST_CLIP = "Upload a clip", "A test clip of the dataset"
@@ -29,18 +31,22 @@ if source == UPLOAD:
     if upload is None:
         st.info(f"Upload a short video of one action (a few seconds is enough; at most "
                 f"{limit} MB), or pick a test clip of the dataset above.", icon=":material/upload:")
-        st.stop()
+        end_page()
     result = prediction.predict_upload(run_dir, upload.name, upload.getvalue())
     clip_source = {"data": upload.getvalue(), "name": upload.name}
 else:
     index = dataset_choice.current_index()
     clips = [r.path for r in (index.test or index.records)]
     clip = st.selectbox("Test clip", clips, key="predict-clip",
+                        format_func=partial(caches.clip_label, index.root),
                         help="Test clips of the dataset chosen in the sidebar.")
-    clip_source = {"path": str(index.path_of(index.find(clip)))}
+    record = index.find(clip)
+    clip_source = {"path": str(index.path_of(record))}
     result = prediction.predict_file(run_dir, clip_source["path"])
 
 prediction = result["prediction"]
+if source == TEST_CLIP:  # a clip of the dataset: its true class is known
+    st.markdown(tables.true_class_line(record.class_name, prediction["primary_label"]))
 note = prediction.get("sampling_note")
 if note:  # the fps sampler's max_frames cap left frames out: say the answer saw fewer
     st.info(f"{note[0].upper()}{note[1:]}.", icon=":material/info:")
@@ -53,9 +59,13 @@ with st.container(key="answers"):
 
 looked = explain.switch()
 player, grid = st.columns([2, 3])
-with player:
-    media.show_media(*result["preview"], start_time=timeline.start_time(
-        timeline.clip_id(clip_source.get("path"), clip_source.get("data"))))
+with player:  # filled at the end of the run, once its preview is made: the verdict first
+    start = timeline.start_time(timeline.clip_id(clip_source.get("path"),
+                                                 clip_source.get("data")))
+    if "path" in clip_source:
+        media.play_clip(clip_source["path"], start)
+    else:
+        media.play_upload(clip_source["name"], clip_source["data"], start)
 with grid, st.container(key="frame-grid"):
     st.markdown(f"**The {len(result['thumbs'])} sampled frames** and "
                 + ("where the evidence lies" if looked else "each one's top class"))
@@ -71,7 +81,8 @@ with grid, st.container(key="frame-grid"):
 timeline.show(run_dir, model, prediction, **clip_source)
 
 st.subheader("Predictions over time")
-st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction)))
+st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction),
+                                               model.classes))
 st.download_button("Download the prediction (JSON)", json.dumps(prediction, indent=2),
                    file_name="prediction.json", mime="application/json",
                    icon=":material/download:", on_click="ignore")

@@ -42,7 +42,7 @@ def recipe_form(preset: str) -> list[str] | None:
                             help=" · ".join(f"{h}: {get_head(h).description}"
                                             for h in list_heads()))
         weights = c3.radio("Backbone weights", ("imagenet", "none"), horizontal=True,
-                           format_func={"imagenet": "ImageNet", "none": "random (tests)"}.get,
+                           format_func={"imagenet": "ImageNet", "none": "none (untrained)"}.get,
                            help="Random weights make meaningless features; only for trying "
                                 "the pipeline quickly.")
         c1, c2, c3 = st.columns(3)
@@ -72,26 +72,28 @@ def recipe_form(preset: str) -> list[str] | None:
 
 def live_view(run_dir: str) -> None:
     """One run: state, extraction progress, curves, Stop; reruns the page as it starts and ends."""
-    run = launch.run_state(run_dir)
+    now = launch.run_state(run_dir)
     records = runs.read_metrics(run_dir)
     config = runs.read_json(f"{run_dir}/{runs.CONFIG}") or \
         (runs.read_json(f"{run_dir}/{launch.LAUNCH}", {}) or {}).get("config", {})
-    busy = run["state"] in ("starting", "running")
+    busy = now["state"] in ("starting", "running")
     head, stop = st.columns([5, 1])
-    head.markdown(f"**{run_dir.rsplit('/', 1)[-1]}** · {training.state_badge(run['state'])}  \n"
+    head.markdown(f"**{run_dir.rsplit('/', 1)[-1]}** · {training.state_badge(now['state'])}  \n"
                   f"{launch.describe_config(config)}")
     if busy and stop.button("Stop", icon=":material/stop:", key=f"stop-{run_dir}"):
         with guard("Stopping the run", stop=False):
             launch.request_stop(run_dir)
             st.toast("Stop requested: the run ends after its current batch and keeps its "
                      "best model.")
-    training.render_run_progress(run, records, run_dir)
-    seen = st.session_state.get(f"state-{run_dir}", run["state"])
-    st.session_state[f"state-{run_dir}"] = run["state"]
-    if seen != run["state"] and (seen == "starting" or not busy):
+    training.render_run_progress(now, records, run_dir)
+    seen = st.session_state.get(f"state-{run_dir}", now["state"])
+    st.session_state[f"state-{run_dir}"] = now["state"]
+    if seen != now["state"] and (seen == "starting" or not busy):
         # The run has just got its config, or has ended: refresh the run list as well,
         # and keep watching this run once it is over.
         st.session_state[state.TRAIN_RUN] = run_dir
+        if runs.model_file(run_dir) is not None:  # Evaluate and Predict open on it
+            st.session_state[state.WANTED_RUN] = run_dir
         st.rerun()
 
 
@@ -125,8 +127,8 @@ if watched:
 
 st.subheader("Runs")
 if not all_runs and not watched:
-    st.info("No runs yet. Start one above: on the demo dataset the default preset trains in "
-            "about a minute.", icon=":material/info:")
+    st.info("No runs yet. Start one above; the line under the preset says what it costs.",
+            icon=":material/info:")
 active = runs.active_model()
 for run in all_runs[:20]:
     training.run_row(run, is_active=runs.same_run(active, run["path"]))

@@ -17,7 +17,7 @@ from tests.apptest import APP, open_page, texts  # noqa: F401 - APP: test_preset
 from tests.videos import write_video
 from vidcore import runs
 from vidcore.views import launch
-from webapp import media
+from webapp import media, state
 
 # Live is missing: AppTest cannot run its camera component (test_browser opens it for real).
 PAGES = ["home", "dataset", "datasets", "train", "evaluate", "predict"]
@@ -66,7 +66,7 @@ def test_dataset_filters_change_the_table(app):
 def test_dataset_frame_strip_follows_the_sidebar_sampler(app):
     open_page(app, "dataset")
     media.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
-    assert app.run().get("video")  # the clip plays (as WebM)
+    assert app.run().get("video")  # the clip plays (as H.264 MP4)
     assert len(app.image[0].captions) == 8  # the strip: one image per sampled frame
     assert "uniform, 8 frames" in texts(app.markdown)
     app.sidebar.slider[0].set_value(5).run()
@@ -148,7 +148,7 @@ def test_evaluate_scores_then_lists_the_clips_of_a_cell(app):
     clips = next(d.value for d in app.dataframe if "confidence" in d.value.columns)
     assert len(clips) == count
     assert set(clips["predicted"]) == {predicted}
-    assert all(path.startswith(f"{true}/") for path in clips["path"])
+    assert all(path.startswith(f"{true}/") for path in clips["clip"])
     media.PREVIEWS.wait_idle(60)  # converted in the background: the next run shows it
     assert app.run().get("video")  # one clip of the cell plays
 
@@ -160,9 +160,30 @@ def test_predict_a_test_clip_shows_the_voted_class(app, world):
     answers = {m.label.split(" (")[0]: m.value for m in app.metric}
     assert answers["Mode vote"] in world.classes
     assert answers["Temporal head"] in world.classes
+    clip = app.selectbox(key="predict-clip").value  # "<class>/<file>": its true class
+    said = next(m.value for m in app.metric if "(this model's answer)" in m.label)
+    verdict = "right" if said == clip.split("/")[0] else f"wrong: the model said {said}"
+    assert f"True class: **{clip.split('/')[0]}**" in texts(app.markdown)
+    assert verdict in texts(app.markdown)
     assert sum(len(i.captions) for i in app.image) == app_world.FRAMES  # one per frame
     assert app.get("download_button")
     assert "sampled" not in texts(app.info)  # uniform sampling: no frame cap to mention
+
+
+def test_a_model_trained_since_is_offered_under_its_dataset_and_classes(app, world,
+                                                                       runs_dir):
+    open_page(app, "predict")
+    box = app.selectbox(key=state.RUN_CHOICE)
+    assert box.value == str(runs.active_model(runs_dir))
+    new = runs_dir / f"29991231-235959-{world.dataset.name}-fast"  # the newest run
+    shutil.copytree(world.run, new)
+    for page in ("evaluate", "predict"):  # both pages open on it, in this session
+        open_page(app, page)
+        box = app.selectbox(key=state.RUN_CHOICE)
+        assert box.value == str(new), page
+    label = box.options[box.index]  # the world's dataset is the app's demo dataset
+    assert label.startswith(f"Demo dataset · {len(world.classes)} classes · "), label
+    assert label.endswith("31 Dec 23:59"), label
 
 
 def test_predict_says_when_the_frame_cap_applies(app, world, runs_dir):

@@ -48,13 +48,29 @@ def test_predict_shows_heatmap_overlays_ranked_by_contribution(app, world):
     assert len(captions(app)) == app_world.FRAMES
 
 
-def test_predict_explains_an_upload_too(app, tmp_path):
+def own_answer(at: AppTest) -> str:
+    return next(m.value for m in at.metric if "(this model's answer)" in m.label)
+
+
+def test_predict_explains_an_upload_too_and_follows_a_second_one(app, world, tmp_path):
     open_page(app, "predict")
     clip = write_video(tmp_path / "my clip.avi", 40, size=(160, 120))
     app.file_uploader[0].set_value(("my clip.avi", clip.read_bytes(), "video/x-msvideo")).run()
     app.toggle(key="explain-on").set_value(True).run()
     assert not app.exception and not app.error, texts(app.error)
-    assert len([c for c in captions(app) if " · #" in c]) == app_world.FRAMES
+    marked = captions(app)
+    assert len(marked) == app_world.FRAMES
+    if "not ranked" not in texts(app.caption):  # else no frame moves the score: no ranks
+        assert all(" · #" in c for c in marked), marked
+    other = next(c for c in world.classes if c != own_answer(app))
+    app.selectbox(key="explain-class").set_value(other).run()
+    # A second upload (issue 28): the panel explains the new clip's own answer.
+    second = next(world.dataset.glob("*/*.avi")).read_bytes()
+    app.file_uploader[0].set_value(("second.avi", second, "video/x-msvideo")).run()
+    assert not app.exception and not app.error, texts(app.error)
+    answer = own_answer(app)
+    assert app.selectbox(key="explain-class").value == answer
+    assert f"evidence for **{answer}**" in texts(app.caption)
 
 
 def test_predict_and_evaluate_offer_each_export_format(app):

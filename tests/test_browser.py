@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from tests import app_world
+from tests import app_world, web
 from tests.web import EXCEPTION, SHOTS, click_cell, open_page, shoot, wait_idle
 from vidcore import runs
 from vidcore.views import launch as run_launch
@@ -25,7 +25,13 @@ pytestmark = pytest.mark.browser
 def server(world, serve_app, tmp_path_factory):
     """The app on the tiny world, its runs in a folder of this file's own."""
     runs_dir = world.runs_with_model(tmp_path_factory.mktemp("browser") / "runs")
-    return serve_app(world.env(runs_dir))
+    return serve_app(world.env(runs_dir) | web.slow_previews(SLOW, 4))
+
+
+SLOW = "StandUp"  # this server makes these clips' previews slow (4 s), to act in the wait
+CONVERTING = "Converting the clip for the browser"
+HOLD_MS = 2000  # longer than any timer of the app's pages (Train's live view: 1.5 s)
+FOLDER_HINT = "Type the path of a dataset folder"
 
 
 def test_every_page_renders_with_the_sidebar(page, server):
@@ -46,6 +52,33 @@ def test_dataset_clip_plays_in_the_browser(page, server):
     page.wait_for_function("() => { const v = document.querySelector('video');"
                            " return v && v.readyState >= 1 && v.videoWidth > 0; }")
     assert page.locator('[data-testid="stImage"] img').count() >= 8  # the 8-frame strip
+
+
+def test_no_widget_change_blanks_the_page_while_a_player_waits(page, server):
+    """A widget change whose run ends the page early, while the page waits for a clip's
+    preview, with the server's answers held back (issue 28's blank page)."""
+    socket = web.HeldSocket(page)
+    open_page(page, server.url, "dataset")
+    web.choose_option(page, "Video", SLOW)
+    page.get_by_text(CONVERTING).first.wait_for()
+    with socket.held(HOLD_MS):
+        web.sidebar_source(page, "A folder on this machine")
+    page.get_by_text(FOLDER_HINT).wait_for()
+    assert not socket.blanked(), socket.errors
+    web.sidebar_source(page, "Demo dataset")
+    # Predict: the verdict is on the page while its player still waits for the preview.
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Predict").click()
+    page.get_by_text("A test clip of the dataset", exact=True).click()
+    web.choose_option(page, "Test clip", SLOW)
+    page.locator('.st-key-answers [data-testid="stMetric"]').first.wait_for()
+    page.get_by_text(CONVERTING).first.wait_for()
+    assert page.get_by_text("True class:").count() == 1
+    with socket.held(HOLD_MS):
+        page.get_by_text("Upload a clip", exact=True).click()
+    page.get_by_text("Upload a short video of one action").wait_for()
+    wait_idle(page)
+    assert not socket.blanked(), socket.errors
+    assert page.locator(EXCEPTION).count() == 0
 
 
 def test_predict_an_uploaded_clip(page, server, world, tmp_path):
@@ -96,14 +129,14 @@ def _click_a_confusion_cell(page, server) -> None:
     assert picked.startswith(wanted), picked
 
 
-def test_train_from_the_browser_survives_a_reload(page, server):
+def test_train_from_the_browser_survives_a_reload(page, server, world, monkeypatch):
     open_page(page, server.url, "train")
     # Tiny split 2 has 7 training groups per class, enough for the default validation share.
     split = page.get_by_role("spinbutton", name="Split")
     split.fill("2")
     split.press("Enter")
     wait_idle(page)
-    page.get_by_text("random (tests)").click()
+    page.get_by_text("none (untrained)").click()
     # The tiny world's sampler: the features of split 2's training clips (split 1's test
     # clips) are then in the world's store once Evaluate has run, so the run only trains.
     frames = page.get_by_role("spinbutton", name="Frames per clip (uniform, segments)")
@@ -113,6 +146,7 @@ def test_train_from_the_browser_survives_a_reload(page, server):
     epochs.press("Tab")
     page.get_by_role("button", name="Start training").click()
     page.locator(".st-key-live").wait_for()
+    socket = web.HeldSocket(page)  # for the reloaded page's connection
     page.reload()  # a reload neither kills nor repeats the run
     wait_idle(page)
     points = ".st-key-live [data-testid='stPlotlyChart'] .scatterlayer .point"
@@ -120,11 +154,28 @@ def test_train_from_the_browser_survives_a_reload(page, server):
                            timeout=240_000)
     assert page.locator(EXCEPTION).count() == 0
     shoot(page, SHOTS / "train-live.png")
+    # The live view polls: a sidebar change that ends the page early, answers held back.
+    with socket.held(HOLD_MS):
+        web.sidebar_source(page, "A folder on this machine")
+    page.get_by_text(FOLDER_HINT).wait_for()
+    assert not socket.blanked(), socket.errors
+    web.sidebar_source(page, "Demo dataset")
     page.get_by_text("best validation accuracy").wait_for(timeout=240_000)
     started = [p for p in server.runs.iterdir() if (p / run_launch.LAUNCH).exists()]
     assert len(started) == 1
     assert run_launch.run_state(started[0])["state"] == "finished"
+    assert started[0].name.endswith("-demo-default"), started[0].name  # dataset and preset
     shoot(page, SHOTS / "train-finished.png")
+    # The model just trained is the one Predict opens on, named by dataset and classes.
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Predict").click()
+    model = page.get_by_role("combobox", name="Model", exact=True).first
+    model.wait_for()
+    for key, value in world.env(server.runs).items():  # where the server sees the demo
+        monkeypatch.setenv(key, value)
+    want = runs.describe_run(started[0])
+    assert want.startswith("Demo dataset · 10 classes · default · "), want
+    page.wait_for_function("([el, want]) => el.value === want", timeout=30_000,
+                           arg=[model.element_handle(), want])
 
 
 def _answer_cards(page) -> dict:

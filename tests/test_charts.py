@@ -47,3 +47,24 @@ def test_report_tables_show_the_gain_over_the_vote():
     assert aggs.loc["temporal", "gain"] == pytest.approx(1 / 3)
     assert bool(aggs.loc["temporal", "primary"]) and not aggs.loc["mode", "primary"]
     assert tables.confusion_cells(REPORT, "mode")[0] == ("B", "A", 1)  # mistakes first
+
+
+def test_small_matrices_are_not_tiny_and_big_ones_keep_their_cells():
+    assert 2 * charts.confusion_geometry(2)["cell_w"] >= charts.MATRIX_MIN
+    assert charts.confusion_geometry(10)["cell_w"] == charts.CELL_MAX
+    assert charts.confusion_geometry(101)["cell_w"] < charts.CELL_MAX
+
+
+def test_a_class_has_one_colour_in_every_chart():
+    classes = ["Kick", "Punch", "Wave"]
+    probs = pd.DataFrame({"time": [0.0, 0.5, 0.0, 0.5], "frame": [0, 1, 0, 1],
+                          "class": ["Wave", "Wave", "Punch", "Punch"],
+                          "probability": [0.7, 0.6, 0.3, 0.4]})
+    lines = {t.name: t.line.color for t in charts.frame_probability_lines(probs, classes).data}
+    segments = pd.DataFrame({"start": [0.0], "end": [1.0], "length": [1.0],
+                             "label": ["Wave"], "confidence": [0.7]})
+    band = charts.timeline_band(segments, probs, 1.0, classes)
+    colours = {t.name: getattr(t.marker, "color", None) or t.line.color for t in band.data
+               if t.name in classes}
+    assert lines["Wave"] == colours["Wave"] == charts.class_colours(classes)["Wave"]
+    assert lines["Punch"] == charts.class_colours(classes)["Punch"] != lines["Wave"]

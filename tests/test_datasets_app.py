@@ -32,7 +32,7 @@ def at(tiny_demo, tmp_path, monkeypatch):
 
 
 def test_create_from_the_page_selects_it_everywhere(at):
-    assert "up to 200 MB a video" in at.caption[0].value
+    assert "up to 200 MB a file (a zip too), 1000 MB in all for one upload" in at.caption[0].value
     at.text_input(key="new-dataset").input("bad name!")
     at.button[0].click().run()  # the form's Create
     assert "not a usable dataset name" in messages(at)

@@ -114,7 +114,7 @@ def test_build_train_and_predict_in_the_browser(page, server, inputs):
     _go(page, "Train")
     # Random backbone weights keep it quick; the answer is then one of the dataset's
     # classes, not necessarily the right one (18 clips train no reliable model).
-    page.get_by_text("random (tests)").click()
+    page.get_by_text("none (untrained)").click()
     page.get_by_role("spinbutton", name="Frames per clip (uniform, segments)").fill("4")
     epochs = page.get_by_role("spinbutton", name="Epochs (at most)")
     epochs.fill("6")

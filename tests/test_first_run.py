@@ -7,6 +7,8 @@ skips, under CI=true when Chromium is missing (the ``browser`` fixture of confte
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.web import EXCEPTION, SHOTS, wait_idle
@@ -32,3 +34,7 @@ def test_home_generates_a_missing_demo_dataset(serve_app, page, tmp_path):
     assert "failed" not in text, text
     assert "100 videos" in text, text  # the Dataset card counts the generated clips
     assert demo.generation_state(demo_dir, "tiny")["complete"]
+    # Home converted no weights in the server: TensorFlow there would stay for good and
+    # slow every script run, previews first (issue 28). The warm-up's child may have.
+    maps = Path(f"/proc/{server.pid}/maps").read_text()
+    assert "tensorflow" not in maps, "Home imported TensorFlow into the server"

@@ -108,3 +108,17 @@ def test_a_recorded_clip_joins_a_class_of_my_datasets(tmp_path, monkeypatch):
     again = workspace.add_clips("camera-set", "Wave", [(clip.name, clip)], source="camera")
     groups = {row["group"] for row in workspace.clip_table("camera-set")}
     assert again["added"] == 1 and len(groups) == 2  # each recording its own group
+
+
+def test_a_slow_computer_is_told_what_its_window_really_spans():
+    from vidcore.stream import WindowPlan
+    from vidcore.views.live import window_note
+
+    plan = WindowPlan(3.0, 8, 3.0 / 7)
+    kept_up = [i * plan.interval for i in range(8)]
+    assert window_note(kept_up, plan, 2.4) is None
+    assert window_note(kept_up[:5], plan, 0.6) is None  # not a full window yet
+    slow = [i * 1.1 for i in range(8)]  # 0.9 frames/s: 7.7 s from first to last
+    note = window_note(slow, plan, 0.9)
+    assert "classifies 0.9 frames/s, fewer than the 2.3" in note
+    assert "spans the last 7.7 s instead of 3 s" in note

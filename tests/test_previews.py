@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -40,7 +41,24 @@ def test_a_real_clip_becomes_a_browser_video(tmp_path):
     assert previews.get(clip) is None
     previews.wait_idle(60)
     data, mime = previews.get(clip)
-    assert mime in ("video/webm", "image/gif") and len(data) > 100
+    assert mime == "video/mp4" and len(data) > 100
+
+
+def test_an_upload_is_converted_from_its_bytes_and_named_when_it_fails(tmp_path):
+    made = []
+    clip = write_video(tmp_path / "d.avi", 5)
+    previews = Previews(lambda path: (made.append(path) or Path(path).read_bytes(), "v/x"))
+    data = clip.read_bytes()
+    assert previews.get_upload("digest-1", data, "mine.avi") is None
+    previews.wait_idle(10)
+    assert previews.get_upload("digest-1", data, "mine.avi") == (data, "v/x")
+    assert len(made) == 1 and not os.path.exists(made[0])  # a private copy, deleted after
+    real = Previews()
+    assert real.get_upload("digest-2", b"junk" * 10, "broken.avi") is None
+    real.wait_idle(60)
+    with pytest.raises(VideoReadError, match=r"broken\.avi") as err:
+        real.get_upload("digest-2", b"junk" * 10, "broken.avi")
+    assert "vidcore-upload-" not in str(err.value)  # the user's name, not the temp path
 
 
 def test_a_failure_is_reported_once_then_tried_again(tmp_path):

@@ -1,5 +1,6 @@
 """What the web app may open, where uploads land, and browser-playable previews."""
 
+import io
 import os
 
 import numpy as np
@@ -63,14 +64,31 @@ def test_bad_uploads_are_refused(name, data):
         pass
 
 
-def test_browser_clip_is_webm(tmp_path):
+def _stream(data: bytes):
+    import av
+
+    with av.open(io.BytesIO(data)) as clip:
+        stream = clip.streams.video[0]
+        return stream.codec_context.name, stream.width, stream.height, stream.frames
+
+
+def test_browser_clip_is_h264_mp4(tmp_path):
+    data, mime = webio.browser_clip(write_video(tmp_path / "c.avi", 30, fourcc="XVID"))
+    assert mime == "video/mp4" and data[4:8] == b"ftyp"  # an MP4 file
+    assert _stream(data)[:3] == ("h264", 64, 48)
+
+
+def test_browser_clip_falls_back_to_vp8_webm(tmp_path, monkeypatch):
+    monkeypatch.setattr(webio, "BROWSER_CODECS", (("nonesuch", "mp4", "video/mp4", {}),
+                                                  *webio.BROWSER_CODECS[1:]))
     data, mime = webio.browser_clip(write_video(tmp_path / "c.avi", 30, fourcc="XVID"))
     assert mime == "video/webm"
     assert data[:4] == b"\x1a\x45\xdf\xa3"  # EBML header of Matroska/WebM
+    assert _stream(data)[0] == "vp8"
 
 
 def test_browser_clip_falls_back_to_gif(tmp_path, monkeypatch):
-    monkeypatch.setattr(webio, "BROWSER_CODECS", (("ZZZZ", "video/webm"),))
+    monkeypatch.setattr(webio, "BROWSER_CODECS", (("nonesuch", "webm", "video/webm", {}),))
     data, mime = webio.browser_clip(write_video(tmp_path / "c.avi", 10))
     assert mime == "image/gif" and data[:6] in (b"GIF89a", b"GIF87a")
 
@@ -86,3 +104,7 @@ def test_thumbnails_keep_the_aspect_ratio():
     images = np.zeros((3, 240, 320, 3), np.uint8)
     thumbs = webio.thumbnails(images, width=160)
     assert len(thumbs) == 3 and thumbs[0].shape == (120, 160, 3)
+    assert webio.thumbnails(images[:, :60, :80], width=160)[0].shape == (60, 80, 3)  # as is
+    # Frames at a backbone's square input get back the video's own 4:3 shape.
+    square = np.zeros((2, 224, 224, 3), np.uint8)
+    assert webio.thumbnails(square, width=160, aspect=320 / 240)[0].shape == (120, 160, 3)

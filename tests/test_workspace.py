@@ -15,6 +15,7 @@ from vidcore import workspace as ws
 from vidcore.data.index import load_index
 from vidcore.errors import InputError
 from vidcore.workspace.config import MANIFEST
+from vidcore.workspace.store import display_names
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,11 @@ def test_added_clips_index_with_their_groups(home, clips):
     table = ws.clip_table("d")
     assert sorted(r["display_name"] for r in table if r["class"] == "Kick") == sorted(ucf.values())
     assert all(Path(r["path"]).name.startswith("c") for r in table)  # server-chosen names
+    # The app lists the index's clips under the names they were uploaded under.
+    shown = display_names(home / "d")
+    kicks = [r for r in index.records if r.class_name == "Kick"]
+    assert sorted(shown[r.path] for r in kicks) == sorted(f"Kick/{n}" for n in ucf.values())
+    assert display_names(home / "d" / "Kick") == {}  # not a workspace dataset
     assert {r["group_label"] for r in table if r["class"] == "Kick"} == {
         "g08 in the file names", "g09 in the file names"}
     # A later upload of the same recording token joins its group.
@@ -261,7 +267,9 @@ def test_limits(home, clips, monkeypatch):
         ws.add_clips("d", "A", [("a.avi", clips["Kick", 1].read_bytes()),
                                 ("b.avi", b"\0" * (1 << 20))])
     assert len(ws.clip_table("d")) == 3
-    assert "1 MB an upload" in ws.limits().describe()
+    assert "10 MB a file (a zip too), 1 MB in all for one upload" in ws.limits().describe()
+    # The page states the browser uploader's own limit per file when it is the smaller.
+    assert ws.limits().describe(uploader_mb=4).startswith("up to 4 MB a file")
 
 
 def test_readiness_says_what_to_add_and_one_recording_trains(home, clips, monkeypatch,

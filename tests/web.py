@@ -31,6 +31,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 EXCEPTION = '[data-testid="stException"]'  # a page that raised shows this element
 SHOTS = REPO / "test-output" / "screenshots"  # the tests' screenshots (git-ignored)
 QUIET_MS = 300  # a script run counts as over once the page stayed idle this long
+# What the frontend says when a message cannot be placed in its element tree: the app
+# then unmounts into a blank white page (issue 28).
+BLANK_MARKS = ("bad delta path", "cannot set a node at a delta path")
 
 
 @dataclass(frozen=True)
@@ -271,3 +274,77 @@ def click_cell(page, chart: int, shown: list[str], true: str, predicted: str) ->
     return click_until(page, lambda: page.mouse.click(*cell_centre(page, area, shown, true,
                                                                     predicted)),
                        picker, f"{true} → {predicted}:")
+
+
+def slow_previews(word: str, seconds: float) -> dict:
+    """Server environment that delays the browser preview of clips whose path holds
+    ``word`` (tests/slow_previews/sitecustomize.py), so a test can act during the wait."""
+    path = os.pathsep.join(p for p in (str(REPO / "tests" / "slow_previews"),
+                                       os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path, "VIDCORE_TEST_SLOW_PREVIEWS": f"{word}:{seconds:g}"}
+
+
+class HeldSocket:
+    """A page whose server-to-browser messages can be held back for a while, and whose
+    console errors are kept. Make it before the page's first ``goto``.
+
+    Holding models a slow server or network: the page's own timers (a polling
+    fragment's) fire before it hears of the run a widget change started, which is the
+    race that blanked the app (issue 28), made certain instead of 1 in 3.
+    """
+
+    def __init__(self, page):
+        self.page, self.errors = page, []
+        self._holding, self._held, self._socket = False, [], None
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.route_web_socket("**/_stcore/stream", self._route)
+
+    def _route(self, socket) -> None:
+        server = socket.connect_to_server()
+        self._socket = socket
+
+        def to_page(message):
+            if self._holding:
+                self._held.append(message)
+            else:
+                socket.send(message)
+
+        server.on_message(to_page)
+        socket.on_message(server.send)
+
+    @contextlib.contextmanager
+    def held(self, ms: int):
+        """Inside: what the browser does reaches the server, but the server's answers wait
+        until ``ms`` ms after the block, then arrive in order."""
+        self._holding = True
+        try:
+            yield
+            self.page.wait_for_timeout(ms)
+        finally:
+            self._holding = False
+            held, self._held = self._held, []
+            for message in held:
+                self._socket.send(message)
+
+    def blanked(self) -> list[str]:
+        """The console errors that blank the app."""
+        return [e for e in self.errors if any(m in e.lower() for m in BLANK_MARKS)]
+
+
+def choose_option(page, label: str, text: str) -> str:
+    """Open the selectbox ``label``, type ``text`` to filter it, click the first option
+    left; returns that option's text."""
+    page.get_by_role("combobox", name=label, exact=True).first.click()
+    page.keyboard.type(text)
+    option = page.locator('[role="option"]').first
+    option.wait_for(timeout=30_000)
+    chosen = option.inner_text()
+    option.click()
+    return chosen
+
+
+def sidebar_source(page, label: str) -> None:
+    """Click one option of the sidebar's dataset source."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stRadioGroup"]').get_by_text(
+        label, exact=True).click()

@@ -33,6 +33,11 @@ def engine_report() -> dict:
     """The default backbone's engine on this machine, without measuring (doctor, Home):
     ``{"backbone", "engine", "precision", "source", "reason", "figures", "line"}``."""
     spec = FeatureSpec()
+    if not engines.weights_ready(spec):
+        # Choosing would convert the weights first: TensorFlow in the caller (Home).
+        line = "to be chosen on first use (the backbone's weights are converted then)"
+        return {"backbone": spec.backbone, "engine": None, "precision": None,
+                "source": "pending", "reason": line, "figures": {}, "line": line}
     try:
         choice = engines.choose(spec, measure=False)
     except (InputError, WeightsError) as err:

@@ -144,11 +144,24 @@ def cost_line(name: str, figures: dict | None = None) -> str:
         return "Cost not measured yet: run benchmarks/presets.py."
     if "skipped" in row:
         return f"Cost not measured: {row['skipped']}."
+    import os
+
+    from vidcore.models import cpu
+
     machine = figures.get("machine", {})
     top1 = f", demo top-1 {row['demo_top1']:.2f}" if "demo_top1" in row else ""
     mirrors = " and their mirrors" if row.get("flip") else ""
-    return (f"Measured feature extraction: {row['seconds_per_clip']:.2f} s per 6-9 s clip "
+    line = (f"Measured feature extraction: {row['seconds_per_clip']:.2f} s per 6-9 s clip "
             f"({row['frames_per_clip']:.0f} frames{mirrors}, {row['engine']} "
-            f"{row['precision']}){top1}; "
-            f"on {machine.get('cpus', '?')} CPUs with {' '.join(machine.get('cpu_flags', []))} "
-            f"({machine.get('date', '?')}, benchmarks/presets.py).")
+            f"{row['precision']}){top1}")
+    # The flags the benchmark records decide bfloat16 and the engine: compare those.
+    kinds = ("amx_bf16", "avx2", "avx512_bf16", "avx512f")
+    there_flags = [f for f in machine.get("cpu_flags", []) if f in kinds]
+    here_flags = [f for f in sorted(cpu.cpu_info()[1]) if f in kinds]
+    there = f"{machine.get('cpus', '?')} CPUs with {' '.join(there_flags) or 'none of those'}"
+    here = f"{os.cpu_count()} CPUs with {' '.join(here_flags) or 'none of ' + ', '.join(kinds)}"
+    when = f"{machine.get('date', '?')}, benchmarks/presets.py"
+    if there == here:
+        return f"{line}; on a computer like this one ({there}, {when})."
+    return (f"{line}; on another computer ({there}, {when}). This one has {here}: expect "
+            "other figures (benchmarks/presets.py measures them here).")

@@ -212,14 +212,13 @@ def start_run(config: dict, run_dir: str | os.PathLike | None = None) -> Path:
 
     Args:
         config: the resolved training config as a dict (``TrainConfig.to_dict()``); its
-            preset, else its head, names a new folder.
+            dataset and preset (else head) name a new folder (``run_name``).
         run_dir: the folder (default ``new_run_dir`` under the runs folder).
 
     Raises:
         RunError: ``run_dir`` already holds a run, or cannot be created or written.
     """
-    name = config.get("preset") or config.get("head") or "run"
-    path = Path(run_dir).expanduser() if run_dir else new_run_dir(name)
+    path = Path(run_dir).expanduser() if run_dir else new_run_dir(run_name(config))
     if (path / CONFIG).exists():
         raise RunError(f"{path} already holds a run; choose another --run-dir or remove it")
     created = not path.exists()
@@ -417,3 +416,58 @@ def resolve_model_dir(model: str | os.PathLike | None = None) -> Path:
 def elapsed_since(start: float) -> float:
     """Seconds since a ``time.perf_counter()`` value, rounded for JSON."""
     return round(time.perf_counter() - start, 3)
+
+
+# ---------------------------------------------------------------- how people tell runs apart
+
+
+def run_name(config: dict) -> str:
+    """A new run folder's label (after its time stamp): ``demo-default``, ``my-moves-fast``:
+    the dataset's short name, then the preset (else the head)."""
+    recipe = config.get("preset") or config.get("head") or "run"
+    dataset = dataset_name(config) if config.get("dataset") else ""
+    short = "demo" if dataset == DEMO_DATASET else dataset.lower().replace(" ", "-")
+    return f"{short}-{recipe}" if short else recipe
+
+
+DEMO_DATASET = "Demo dataset"
+
+
+def dataset_name(config: dict) -> str:
+    """A run's dataset as a person names it: the demo, a workspace dataset by its name,
+    any other folder by its last part."""
+    path = Path(dataset_of(config)).resolve()
+    if path.is_relative_to(settings.demo_dir().resolve()):
+        return DEMO_DATASET
+    home = settings.workspace_home().resolve()
+    if path.is_relative_to(home) and path != home:
+        return path.relative_to(home).parts[0]
+    return path.name or str(path)
+
+
+def describe_run(run_dir: str | os.PathLike) -> str:
+    """How the app names a run: dataset, classes, recipe and start time, e.g.
+    ``"Demo dataset · 10 classes · default · temporal_conv · 3 Dec 11:26"`` (up to four
+    class names are listed when there are four or fewer)."""
+    run_dir = Path(run_dir)
+    from vidcore.words import count
+
+    config = read_json(run_dir / CONFIG, {}) or {}
+    classes = read_json(run_dir / CLASSES, []) or []
+    names = [str(c) for c in classes]
+    kinds = count(len(names), "class", "classes")
+    if 0 < len(names) <= 4:
+        kinds += f" ({', '.join(names)})"
+    dataset = dataset_name(config) if config.get("dataset") else ""
+    recipe = [x for x in (config.get("preset"), config.get("head")) if x]
+    started = _started(run_dir.name)
+    return " · ".join(x for x in (dataset, kinds, *recipe, started) if x)
+
+
+def _started(name: str) -> str:
+    """``"3 Dec 11:26"`` from a run folder's time stamp ("" when it has none)."""
+    try:
+        when = datetime.strptime(name[:15], "%Y%m%d-%H%M%S")
+    except ValueError:
+        return ""
+    return f"{when.day} {when:%b %H:%M}"

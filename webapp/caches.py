@@ -46,6 +46,22 @@ def mtime_ns(path) -> int:
         return 0
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_clip_names(root: str, manifest_mtime_ns: int) -> dict[str, str]:
+    """``store.display_names`` of a dataset, per manifest version."""
+    from vidcore.workspace.store import display_names
+
+    return display_names(root)
+
+
+def clip_label(root, rel_path: str) -> str:
+    """A clip as its user knows it: the name it was uploaded under, else its path."""
+    from vidcore.workspace.store import MANIFEST
+
+    names = cached_clip_names(str(root), mtime_ns(os.path.join(root, MANIFEST)))
+    return names.get(rel_path, rel_path)
+
+
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def cached_model(run_dir: str, version: int):
     """``load_model``, kept per run and ``model_version`` (a model is big)."""

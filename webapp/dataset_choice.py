@@ -9,7 +9,7 @@ from vidcore.data.sampling import Sampler, create_sampler, describe
 from vidcore.errors import VidcoreError
 from vidcore.views import webio
 from webapp import pages
-from webapp.boundary import guard
+from webapp.boundary import end_page, guard
 from webapp.caches import cached_index
 from webapp.demo_data import demo_root
 from webapp.state import (
@@ -58,19 +58,19 @@ def _ask_for_a_path() -> None:
         st.info("You have no dataset of your own yet: create one on **My datasets**.",
                 icon=":material/folder_open:")
         st.page_link(pages.script("datasets"), label="Go to My datasets", icon=":material/add:")
-        st.stop()
+        end_page()
     if st.session_state.get(DATASET_SOURCE) == MINE and _has_no_clips(
             st.session_state[MY_DATASET]):
         st.info(f"**{st.session_state[MY_DATASET]}** has no clips yet: add classes and clips "
                 "on **My datasets**.", icon=":material/video_library:")
         st.page_link(pages.script("datasets"), label="Go to My datasets", icon=":material/add:")
-        st.stop()
+        end_page()
     if (st.session_state.get(DATASET_SOURCE, DEMO) == FOLDER
             and not st.session_state.get(DATASET_PATH, "").strip()):
         st.info("Type the path of a dataset folder (or a .csv manifest) in the sidebar: "
                 "UCF101 or HMDB51 with their split lists, or one folder of videos per class.",
                 icon=":material/folder_open:")
-        st.stop()
+        end_page()
 
 
 def dataset_path() -> str:

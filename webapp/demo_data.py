@@ -40,14 +40,28 @@ def demo_root() -> str:
     return str(out / demo.VIDEO_DIR)
 
 
+def time_left(made: int, remaining: int, elapsed: float) -> str:
+    """``", about 3 min left"`` at the pace so far on this computer ("" for the first 10 s,
+    before the pace means anything)."""
+    if made <= 0 or elapsed < 10:
+        return ""
+    seconds = remaining * elapsed / made
+    if seconds >= 90:
+        return f", about {round(seconds / 60)} min left"
+    return f", about {max(1, round(seconds))} s left"
+
+
 def _wait_for_demo(out: Path, size: str) -> None:
     proc = launch.demo_generation(out, size)
     bar = st.progress(0.0, text="Preparing the demo dataset…")
+    start, first = time.monotonic(), demo.generation_state(out, size)["done"]
     while proc.poll() is None:
         state = demo.generation_state(out, size)
+        left = time_left(state["done"] - first, state["total"] - state["done"],
+                         time.monotonic() - start)
         bar.progress(state["done"] / state["total"],
-                     text=f"Generating the demo dataset (only on the first start, about a "
-                          f"minute): {state['done']:,} of {state['total']:,} clips")
+                     text=f"Generating the demo dataset (only on the first start): "
+                          f"{state['done']:,} of {state['total']:,} clips{left}")
         time.sleep(0.5)
     bar.empty()
     if proc.returncode != 0 or not demo.generation_state(out, size)["complete"]:

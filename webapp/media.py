@@ -1,13 +1,34 @@
-"""Clips and frames on a page: players fed by the preview worker, the sampled-frame strip."""
+"""Clips and frames on a page: players fed by the preview worker, the sampled-frame strip.
+
+A player whose preview is not made yet is a placeholder with a note; app.py calls
+``finish_players`` once the page is drawn, which fills the placeholders as the worker
+finishes them. No fragment polls and nothing reruns the page: a widget change simply
+starts the next run (Streamlit stops this one at its next update), which can leave
+nothing behind at a stale place of the page (issue 28's blank page).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+
 import streamlit as st
 
+from vidcore.errors import VidcoreError
 from vidcore.views import previews
 from webapp.boundary import guard
-from webapp.caches import cached_index, cached_thumbnails, mtime_ns
+from webapp.caches import cached_index, cached_thumbnails, clip_label, mtime_ns
 from webapp.dataset_choice import current_sampler, sampler_caption
+
+PREVIEWS = previews.Previews()  # one per server process: every session shares its conversions
+WAIT_SECONDS = 120  # a page run waits at most this long for its players' previews
+POLL_SECONDS = 0.25
+CONVERTING = ":material/hourglass_top: Converting the clip for the browser"
+# The players of this script run still waiting: each run of a session runs in its
+# runner's thread, and app.py starts every run with a fresh list.
+_RUN = threading.local()
 
 
 def show_media(data: bytes, mime: str, start_time: int = 0) -> None:
@@ -19,31 +40,73 @@ def show_media(data: bytes, mime: str, start_time: int = 0) -> None:
         st.image(data, caption="Animated GIF: this server cannot encode a browser video format.")
 
 
-PREVIEWS = previews.Previews()  # one per server process: every session shares its conversions
+def play_clip(path, start_time: int = 0) -> None:
+    """Play a clip once its browser preview is made; the page never waits for the transcode."""
+    _play(lambda: PREVIEWS.get(path), start_time)
 
 
-PREVIEW_POLL_SECONDS = 0.5
+def play_upload(name: str, data: bytes, start_time: int = 0) -> None:
+    """``play_clip`` for uploaded bytes (the worker converts a private copy; keyed by content)."""
+    digest = hashlib.sha256(data).hexdigest()
+    _play(lambda: PREVIEWS.get_upload(digest, data, name), start_time)
 
 
-def play_clip(path) -> None:
-    """Play a clip once its browser preview is made; the page never waits for the transcode.
-
-    The conversion runs in ``PREVIEWS``'s worker; until it is done a small fragment
-    polls it and reruns the page once the preview is there.
-    """
+def _play(get: Callable, start_time: int) -> None:
     with guard("Playing the clip", stop=False):
-        ready = PREVIEWS.get(path)
+        ready = get()
         if ready is not None:
-            show_media(*ready)
-        else:
-            st.fragment(_wait_for_preview, run_every=PREVIEW_POLL_SECONDS)(str(path))
+            show_media(*ready, start_time=start_time)
+            return
+        slot = st.empty()
+        slot.caption(f"{CONVERTING}…")
+        _pending().append((slot, get, start_time))
 
 
-def _wait_for_preview(path: str) -> None:
-    with guard("Playing the clip", stop=False):
-        if PREVIEWS.get(path) is not None:
-            st.rerun()  # the whole page: its next run shows the player in place
-        st.caption(":material/hourglass_top: Converting the clip for the browser…")
+def _pending() -> list:
+    if not hasattr(_RUN, "players"):
+        _RUN.players = []
+    return _RUN.players
+
+
+def start_players() -> None:
+    """Forget the players of an earlier run of this thread (app.py, before the page)."""
+    _RUN.players = []
+
+
+def finish_players(timeout: float = WAIT_SECONDS) -> None:
+    """Fill this run's waiting players as their previews are made (app.py, after the page).
+
+    The note of each counts the seconds: each update is also a point where Streamlit
+    stops the run at once when a widget has changed.
+    """
+    waiting, _RUN.players = _pending(), []
+    start, shown = time.monotonic(), 0
+    while waiting and time.monotonic() - start < timeout:
+        waiting = [player for player in waiting if not _filled(*player)]
+        if waiting:
+            time.sleep(POLL_SECONDS)
+            if int(time.monotonic() - start) > shown:
+                shown = int(time.monotonic() - start)
+                for slot, *_ in waiting:
+                    slot.caption(f"{CONVERTING}… {shown} s")
+    for slot, *_ in waiting:
+        slot.caption(":material/hourglass_disabled: The preview is not ready yet; "
+                     "pick the clip again in a while.")
+
+
+def _filled(slot, get: Callable, start_time: int) -> bool:
+    """Show the preview in its slot once it is made (or why it cannot be); True when done."""
+    try:
+        ready = get()
+    except VidcoreError as err:
+        slot.error(f"**Playing the clip failed.** {str(err).rstrip('. ')}.",
+                   icon=":material/error:")
+        return True
+    if ready is None:
+        return False
+    with slot.container():
+        show_media(*ready, start_time=start_time)
+    return True
 
 
 def sampled_frames(path, max_shown: int = 32,
@@ -60,16 +123,27 @@ def sampled_frames(path, max_shown: int = 32,
             st.caption(f"Showing the first {max_shown} of {len(captions)} sampled frames.")
 
 
-def play_run_clip(run_dir: str, split: int, rel_path: str | None) -> None:
-    """Play a clip named relative to the dataset a run was trained on."""
+def run_dataset_root(run_dir: str, split: int):
+    """The root folder of the dataset a run was trained on (None when it cannot be read)."""
     from vidcore import runs
 
+    config = runs.read_json(f"{run_dir}/{runs.CONFIG}", {}) or {}
+    try:
+        return cached_index(runs.dataset_of(config), int(split), config.get("format", "auto"),
+                            config.get("splits"), config.get("test_fraction", 0.3),
+                            config.get("split_seed", 0)).root
+    except VidcoreError:
+        return None
+
+
+def play_run_clip(run_dir: str, split: int, rel_path: str | None) -> None:
+    """Play a clip named relative to the dataset a run was trained on, under the name its
+    user knows it by."""
     if not rel_path:
         return
-    config = runs.read_json(f"{run_dir}/{runs.CONFIG}", {}) or {}
-    with guard("Finding the clip", stop=False):
-        index = cached_index(runs.dataset_of(config), int(split), config.get("format", "auto"),
-                             config.get("splits"), config.get("test_fraction", 0.3),
-                             config.get("split_seed", 0))
-        play_clip(index.root / rel_path)
-        st.caption(rel_path)
+    root = run_dataset_root(run_dir, split)
+    if root is None:
+        st.caption(f"{rel_path}: the run's dataset cannot be opened here.")
+        return
+    play_clip(root / rel_path)
+    st.caption(clip_label(root, rel_path))

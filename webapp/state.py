@@ -32,6 +32,12 @@ RUN_CHOICE = "run_choice"  # the model picked on Evaluate and Predict (Train's b
 WANTED_RUN = "wanted_run"  # set by a button elsewhere; moved into RUN_CHOICE by pick_model
 
 
+MODEL_PICKED = "model_picked"  # RUN_CHOICE's last value, kept across page switches
+
+
+MODELS_SEEN = "models_seen"  # the models pick_model offered last time (a new one is picked)
+
+
 TRAIN_RUN = "train_run"  # the run the Train page watches
 
 

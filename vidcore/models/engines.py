@@ -177,6 +177,25 @@ def quick_start():
         _quick_start.reset(token)
 
 
+def weights_ready(spec) -> bool:
+    """True unless ``spec``'s backbone weights still need converting (a cheap file check:
+    the conversion imports TensorFlow, which a web server would then keep for good)."""
+    from vidcore.models import efficientnet_lite
+    from vidcore.models.backbones import get_spec
+
+    backbone = get_spec(spec.backbone)
+    if spec.weights != "imagenet" or backbone.keras_weights_file is not None:
+        return True
+    name = efficientnet_lite.variant(backbone.name).weights_file_name
+    return (settings.weights_dir() / name).is_file()
+
+
+def first_use_due(spec) -> bool:
+    """True while ``spec``'s one-off first use here is still to come: converting the
+    weights or measuring the engines (both need TensorFlow; minutes on a small machine)."""
+    return not weights_ready(spec) or choose(spec, measure=False).source == "pending"
+
+
 def _converted(spec) -> bool:
     from vidcore.models.backbones import weights_fingerprint
 

@@ -69,6 +69,7 @@ def aggregator_bars(long: pd.DataFrame) -> go.Figure:
 # The confusion matrix is drawn at an exact pixel size (the page shows it at its own
 # width), so cell size, label spacing and click targets are known here and tested.
 CELL_MAX = 44  # px: a 10-class matrix is 440 px square
+MATRIX_MIN = 300  # px: fewer classes get bigger cells (a 2-class matrix is not 88 px)
 PLOT_WIDTH = 760  # px the cells may take across
 PLOT_HEIGHT_MAX = 2400  # px the cells may take down (400 classes: 6 px rows)
 LABEL_FONT_MIN, LABEL_FONT_MAX = 10, 12
@@ -85,7 +86,7 @@ def confusion_geometry(n: int, longest_label: int = 12) -> dict:
     """
     font = LABEL_FONT_MAX if n <= 30 else LABEL_FONT_MIN + (n <= 60)
     label_px = font + 2  # a label's height plus a pixel either side
-    cell_w = min(CELL_MAX, PLOT_WIDTH / n)
+    cell_w = min(max(CELL_MAX, MATRIX_MIN / n), PLOT_WIDTH / n)
     cell_h = max(cell_w, min(label_px, PLOT_HEIGHT_MAX / n))
     label_w = int(longest_label * font * CHAR_WIDTH) + 10
     margin = {"l": label_w + 30, "t": label_w + 30, "r": 150, "b": 10}
@@ -181,32 +182,44 @@ def class_accuracy_bars(per_class: pd.DataFrame) -> go.Figure:
     return _tidy(fig, max(240, 18 * n + 80))
 
 
-def frame_probability_lines(probs: pd.DataFrame) -> go.Figure:
-    """Probability (y) of the top classes (colour) at each sampled frame's time (x)."""
-    fig = px.line(probs, x="time", y="probability", color="class", markers=True)
+def class_colours(classes) -> dict[str, str]:
+    """One colour per class, by its place in the model's class list, so that a class has
+    the same colour in every chart of a page (and of every page)."""
+    palette = px.colors.qualitative.Plotly
+    return {str(c): palette[i % len(palette)] for i, c in enumerate(classes)}
+
+
+def frame_probability_lines(probs: pd.DataFrame, classes=()) -> go.Figure:
+    """Probability (y) of the top classes (colour, ``class_colours`` of the model's
+    ``classes``) at each sampled frame's time (x)."""
+    fig = px.line(probs, x="time", y="probability", color="class", markers=True,
+                  color_discrete_map=class_colours(classes))
     fig.update_layout(xaxis_title="Time in the video (s)", yaxis_title="Frame probability",
                       yaxis_tickformat=".0%", yaxis_range=[0, 1.02], legend_title_text="Class")
     return _tidy(fig, 340)
 
 
-def live_probability_lines(probs: pd.DataFrame, seconds: float = 30.0) -> go.Figure:
+def live_probability_lines(probs: pd.DataFrame, seconds: float = 30.0,
+                           classes=()) -> go.Figure:
     """Rolling chart of the live stream: probability (y) of the top classes (colour) over
     the last ``seconds`` (x, seconds before now)."""
-    fig = px.line(probs, x="time", y="probability", color="class")
+    fig = px.line(probs, x="time", y="probability", color="class",
+                  color_discrete_map=class_colours(classes))
     fig.update_layout(xaxis_title="Seconds ago", yaxis_title="Probability",
                       xaxis_range=[-seconds, 0], yaxis_tickformat=".0%",
                       yaxis_range=[0, 1.02], legend_title_text="Class")
     return _tidy(fig, 300)
 
 
-def timeline_band(segments: pd.DataFrame, probs: pd.DataFrame, duration: float) -> go.Figure:
+def timeline_band(segments: pd.DataFrame, probs: pd.DataFrame, duration: float,
+                  classes=()) -> go.Figure:
     """A long video's timeline: a band of labelled segments (top) over the probabilities
     of the top classes at each step (bottom), on one time axis."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.25, 0.75],
                         vertical_spacing=0.06)
     labels = list(dict.fromkeys(segments["label"]))
-    palette = px.colors.qualitative.Plotly
-    colour = {label: palette[i % len(palette)] for i, label in enumerate(labels)}
+    # The model's class order, as every other chart; any class it does not list after.
+    colour = class_colours(dict.fromkeys([*map(str, classes), *labels, *probs["class"]]))
     for i, seg in enumerate(segments.itertuples()):
         fig.add_trace(go.Bar(
             x=[seg.length], base=[seg.start], y=["segments"], orientation="h",

@@ -153,7 +153,7 @@ def start_training(argv: list[str], root: str | os.PathLike | None = None) -> Pa
         if running is not None:
             raise RunError(f"an identical training run is already running ({running.name}); "
                            "watch it below or stop it before starting it again")
-        run_dir = runs.new_run_dir(config.preset or config.head, root)
+        run_dir = runs.new_run_dir(runs.run_name(config.to_dict()), root)
         run_dir.mkdir(parents=True)
         proc = _spawn(argv, run_dir)
         runs.write_json(run_dir / LAUNCH, {"argv": argv, "pid": proc.pid,

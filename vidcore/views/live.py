@@ -92,3 +92,29 @@ class LiveSession:
         if self.running and self.stream.stats().offered > 0:
             return None
         return self.now() - self.connect_since
+
+
+SLOW_SPAN = 1.25  # a window this much longer than planned is worth saying
+
+
+def window_note(times: list[float], plan, processed_fps: float) -> str | None:
+    """What a full window really spans when this computer cannot keep up, else None.
+
+    The stream keeps frames at the model's rate and drops what it cannot classify in
+    time (the newest kept), so on a slow computer the K frames of a window lie further
+    apart than the plan says.
+
+    Args:
+        times: the times (s) of the current window's frames, oldest first.
+        plan: the model's ``WindowPlan``.
+        processed_fps: frames classified per second, as ``LiveStats`` measured it.
+    """
+    if len(times) < plan.frames or len(times) < 2:
+        return None
+    span = times[-1] - times[0]
+    if span <= SLOW_SPAN * plan.seconds:
+        return None
+    return (f"This computer classifies {processed_fps:.1f} frames/s, fewer than the "
+            f"{1 / plan.interval:.1f} this model's window needs, so it keeps the newest "
+            f"frames and drops the rest: the window now spans the last {span:.1f} s "
+            f"instead of {plan.seconds:g} s.")

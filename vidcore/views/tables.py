@@ -331,3 +331,11 @@ def prediction_answers(prediction: dict) -> list[dict]:
                         "confidence_text": f"{a['confidence']:.0%} {what}",
                         "primary": name == prediction.get("primary")})
     return sorted(answers, key=lambda a: not a["primary"])
+
+
+def true_class_line(true: str, said: str) -> str:
+    """Markdown for a clip whose class is known: its true class and whether the model's
+    answer is right."""
+    verdict = (":green-badge[:material/check: right]" if said == true
+               else f":red-badge[:material/close: wrong: the model said {said}]")
+    return f"True class: **{true}** · {verdict}"

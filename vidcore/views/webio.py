@@ -26,10 +26,15 @@ from vidcore.errors import InputError, VideoReadError
 log = logging.getLogger(__name__)
 
 UPLOAD_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "webm")
-# Chromium cannot play MPEG-4 Part 2 (XviD) AVI, UCF101's codec. OpenCV's bundled
-# FFmpeg has no H.264 encoder but does write VP8/VP9 WebM, which every browser plays.
-# VP8 first: it encodes a 320x240 clip about 7x faster than VP9 here.
-BROWSER_CODECS = (("VP80", "video/webm"), ("VP90", "video/webm"))
+# Chromium cannot play MPEG-4 Part 2 (XviD) AVI, UCF101's codec, so previews are
+# re-encoded with PyAV (its wheel bundles FFmpeg with libx264 and libvpx): H.264 MP4 at
+# x264's "ultrafast" preset first, which every browser plays and which costs a fraction of
+# VP8's CPU (docs/app.md has the figures); VP8 WebM where a build lacks libx264. (OpenCV's
+# own FFmpeg has no H.264 encoder, and its WebM writer logs a codec-tag warning per clip.)
+BROWSER_CODECS = (
+    ("libx264", "mp4", "video/mp4", {"preset": "ultrafast", "tune": "fastdecode"}),
+    ("libvpx", "webm", "video/webm", {"deadline": "realtime", "cpu-used": "8"}),
+)
 MAX_PREVIEW_SECONDS = 30.0  # longer clips are cut: the preview is for a look, not a copy
 MAX_PREVIEW_WIDTH = 480
 
@@ -119,28 +124,31 @@ def _read_for_preview(path: Path) -> tuple[list[np.ndarray], float]:
 
 
 def _shrink(frame: np.ndarray) -> np.ndarray:
-    """Downscale wide frames; VP8 also needs even sides."""
+    """Downscale wide frames; H.264 and VP8 in 4:2:0 also need even sides."""
     h, w = frame.shape[:2]
     scale = min(1.0, MAX_PREVIEW_WIDTH / w)
     size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))
     return frame if size == (w, h) else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
-def _encode(frames: list[np.ndarray], fps: float, fourcc: str) -> bytes | None:
-    """Encode BGR frames as WebM with one codec; None when OpenCV cannot write it."""
-    h, w = frames[0].shape[:2]
-    with tempfile.TemporaryDirectory(prefix="vidcore-preview-") as tmp:
-        out = Path(tmp) / "clip.webm"  # the container is chosen by the extension
-        writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
-        if not writer.isOpened():
-            return None
-        try:
+def _encode(frames: list[np.ndarray], fps: float, codec: str, container: str,
+            options: dict) -> bytes | None:
+    """Encode BGR frames with one of PyAV's codecs; None when this build cannot."""
+    import av
+
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=container) as out:
+            stream = out.add_stream(codec, rate=max(1, round(fps)), options=options)
+            stream.height, stream.width = frames[0].shape[:2]
+            stream.pix_fmt = "yuv420p"
             for frame in frames:
-                writer.write(frame)
-        finally:
-            writer.release()
-        data = out.read_bytes() if out.is_file() else b""
-    return data or None
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
+            out.mux(stream.encode())
+    except (av.FFmpegError, ValueError) as err:  # the codec is not in this build
+        log.info("cannot encode %s previews here (%s)", codec, err)
+        return None
+    return buf.getvalue() or None
 
 
 def _gif(frames: list[np.ndarray], fps: float) -> bytes:
@@ -158,26 +166,36 @@ def browser_clip(path: str | os.PathLike) -> tuple[bytes, str]:
     """A browser-playable copy of a video (any codec OpenCV decodes).
 
     Returns:
-        ``(data, mime)``: VP8/VP9 WebM (``video/webm``) when OpenCV can encode it,
+        ``(data, mime)``: H.264 MP4 (``video/mp4``), else VP8 WebM (``video/webm``),
         else an animated GIF (``image/gif``) to show as an image.
 
     Raises:
         VideoReadError: the video cannot be decoded.
     """
     frames, fps = _read_for_preview(Path(path))
-    for fourcc, mime in BROWSER_CODECS:
-        data = _encode(frames, fps, fourcc)
+    for codec, container, mime, options in BROWSER_CODECS:
+        data = _encode(frames, fps, codec, container, options)
         if data:
             return data, mime
-    log.warning("OpenCV cannot write WebM here; previews fall back to animated GIF")
+    log.warning("PyAV can encode neither H.264 nor VP8 here; previews fall back to GIF")
     return _gif(frames, fps), "image/gif"
 
 
-def thumbnails(images: np.ndarray, width: int = 160) -> list[np.ndarray]:
-    """RGB frames downscaled to ``width`` pixels wide (aspect kept), for frame strips."""
+def thumbnails(images: np.ndarray, width: int = 160,
+               aspect: float | None = None) -> list[np.ndarray]:
+    """RGB frames downscaled to ``width`` pixels wide, for frame strips.
+
+    Args:
+        images: the frames.
+        width: the thumbnails' width.
+        aspect: the video's own width / height, for frames resized to a backbone's
+            square input (their own shape's when None).
+    """
     out = []
     for image in images:
         h, w = image.shape[:2]
-        size = (width, max(1, round(h * width / w)))
-        out.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA) if w > width else image)
+        shown_h = h if not aspect else w / aspect  # the height the video's shape gives
+        size = (min(width, w), max(1, round(shown_h * min(width, w) / w)))
+        keep = size == (w, h)
+        out.append(image if keep else cv2.resize(image, size, interpolation=cv2.INTER_AREA))
     return out

@@ -39,10 +39,18 @@ class Limits:
     zip_entries: int
     cut_pieces: int
 
-    def describe(self) -> str:
-        """One sentence stating the limits, for the page and the CLI."""
-        return (f"up to {self.file_bytes // MB} MB a video, {self.upload_bytes // MB} MB an "
-                f"upload (a zip counts uncompressed), {self.clips} clips a dataset, "
+    def describe(self, uploader_mb: int | None = None) -> str:
+        """One sentence stating the limits, for the page and the CLI.
+
+        Args:
+            uploader_mb: the web uploader's own limit per file (Streamlit's
+                ``server.maxUploadSize``), which no file of a browser upload can pass.
+        """
+        per_file = self.file_bytes // MB
+        if uploader_mb is not None:
+            per_file = min(per_file, uploader_mb)
+        return (f"up to {per_file} MB a file (a zip too), {self.upload_bytes // MB} MB in all "
+                f"for one upload (a zip counts unpacked), {self.clips} clips a dataset, "
                 f"{self.zip_entries} entries a zip, {self.cut_pieces} pieces a cut")
 
 

@@ -19,6 +19,7 @@ from vidcore.data.split_rule import takes_needed
 from vidcore.data.splits import GOOD_GROUPS, check_honest_split, recordings
 from vidcore.data.video import is_video_file
 from vidcore.errors import DatasetError, VidcoreError
+from vidcore.words import count
 
 IMBALANCE = 3.0  # largest class / smallest class above this is worth fixing
 
@@ -51,14 +52,14 @@ def _class_findings(name: str, clips: int, groups: int) -> list[Finding]:
     needed = takes_needed(groups)
     if needed["to_test"]:
         return [Finding("warning",
-                        f"{name} has {clips} clips from {recordings(groups)}: it is trained "
-                        "but not tested (a split keeps a recording on one side), so its "
+                        f"{name} has {count(clips, 'clip')} from {recordings(groups)}: it is "
+                        "trained but not tested (a split keeps a recording on one side), so its "
                         "accuracy is not measured",
                         f"add {recordings(needed['to_test'])} more (another take) to test "
                         f"it, {needed['to_validate']} to validate it too", name)]
     if needed["to_validate"]:
         return [Finding("warning",
-                        f"{name} has {clips} clips from {recordings(groups)}: it is "
+                        f"{name} has {count(clips, 'clip')} from {recordings(groups)}: it is "
                         "tested, but validation will have none of it",
                         f"add {recordings(needed['to_validate'])} more to validate it", name)]
     return []

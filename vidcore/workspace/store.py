@@ -355,3 +355,13 @@ def _place_all(root, data, class_name, incoming, moved) -> list[dict]:
         entries.append({"clip": target.name, **entry})
     data["next_clip"], data["next_group"] = clip_no, group_no
     return entries
+
+
+def display_names(root: str | os.PathLike) -> dict[str, str]:
+    """``{clip path relative to root: "<class>/<the name its user gave it>"}`` for a
+    workspace dataset; empty for any other folder (its file names are its users' own)."""
+    root = Path(root)
+    if not (root / MANIFEST).is_file():
+        return {}
+    return {key: f"{entry['class']}/{entry.get('display_name') or key.split('/')[-1]}"
+            for key, entry in read_manifest(root)["clips"].items()}

@@ -16,8 +16,10 @@ from vidcore.models.loading import model_version
 from vidcore.views import webio
 from webapp import caches
 from webapp.boundary import guard
+from webapp.panels.timeline import clip_id
 
 SWITCH_KEY, CLASS_KEY, OPACITY_KEY = "explain-on", "explain-class", "explain-opacity"
+CLASS_FOR = "explain-class-for"  # the (clip, answer) the class box was last set for
 
 
 def switch() -> bool:
@@ -77,24 +79,46 @@ def frame_grid(run_dir: str, model, source: dict, prediction: dict, thumbs: list
         thumbs: the sampled frames' thumbnails, in temporal order.
         columns: thumbnails per row.
     """
-    classes = list(model.classes)
+    _class_follows_the_clip(source, prediction["primary_label"])
     pick, fade = st.columns(2)
-    chosen = pick.selectbox("Where is the evidence for", classes,
-                            index=classes.index(prediction["primary_label"]), key=CLASS_KEY)
+    chosen = pick.selectbox("Where is the evidence for", list(model.classes), key=CLASS_KEY)
     opacity = fade.slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05, key=OPACITY_KEY)
     data = _explanation(run_dir, source, chosen)
-    info, rank = data["explanation"], {f: i for i, f in enumerate(data["ranking"])}
-    st.caption(f"Red: where the evidence for **{chosen}** lies in each frame. Under each "
-               "frame, its rank (#1: the most decisive) and its share of the evidence: how "
-               f"far the {info['aggregator']} score for {chosen} ({info['score']:.1%}) "
-               "falls without that frame, in log-odds, over the sum for all frames "
-               "(negative: the frame speaks against it).")
+    info = data["explanation"]
+    ranked = any(frame["share"] for frame in info["frames"])
+    st.caption(_legend(chosen, info, ranked))
+    rank = {f: i for i, f in enumerate(data["ranking"])}
     cells = list(zip(thumbs, data["heatmaps"], info["frames"], strict=True))
     for start in range(0, len(cells), columns):
         for col, (i, (image, heat, frame)) in zip(
                 st.columns(columns), enumerate(cells[start:start + columns], start),
                 strict=False):
             small = cv2.resize(heat, image.shape[1::-1], interpolation=cv2.INTER_AREA)
+            where = f" · #{rank[i] + 1} · {frame['share']:+.0%}" if ranked else ""
             col.image(explain.overlay(image, np.clip(small, 0, 1), opacity),
-                      caption=f"{frame['time']:.2f} s · #{rank[i] + 1} · "
-                      f"{frame['share']:+.0%}")
+                      caption=f"{frame['time']:.2f} s{where}")
+
+
+def _class_follows_the_clip(source: dict, answer: str) -> None:
+    """Start the class box on the answer for each new clip (or answer).
+
+    The box's key keeps the user's pick between reruns of one clip, and a key's value
+    beats ``index=``: without this reset a second upload kept the first clip's class.
+    """
+    shown_for = (clip_id(source.get("path"), source.get("data")), answer)
+    if st.session_state.get(CLASS_FOR) != shown_for:
+        st.session_state[CLASS_FOR] = shown_for
+        st.session_state[CLASS_KEY] = answer
+
+
+def _legend(chosen: str, info: dict, ranked: bool) -> str:
+    """The caption over the frames: what red means and, when frames differ, their ranks."""
+    score = f"the {info['aggregator']} score for {chosen} ({info['score']:.1%})"
+    if not ranked:
+        return (f"Red: where the evidence for **{chosen}** lies in each frame. No single "
+                f"frame moves {score}: leaving any one out changes nothing, so the frames "
+                "are not ranked.")
+    return (f"Red: where the evidence for **{chosen}** lies in each frame. Under each frame, "
+            "its rank (#1: the most decisive) and its share of the evidence: how far "
+            f"{score} falls without that frame, in log-odds, over the sum for all frames "
+            "(negative: the frame speaks against it).")

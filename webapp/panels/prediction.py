@@ -1,14 +1,18 @@
-"""Predict's prediction of a dataset clip or an upload, cached, with its thumbnails and preview."""
+"""Predict's prediction of a dataset clip or an upload, cached, with its thumbnails.
+
+The verdict comes first: the browser preview is made apart (``media.play_clip``), and
+every session's predictions pass one at a time through the server's one lane.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from vidcore.data.video import read_frames
 from vidcore.models.loading import model_version
 from vidcore.views import webio
 from webapp.boundary import guard
 from webapp.caches import cached_model, mtime_ns
+from webapp.inference import LANE, first_use_done
 
 CLASS_LIST_MAX = 12  # longer class lists go into an expander
 
@@ -28,15 +32,17 @@ UPLOAD_HINT = ("Upload a video that plays in a video player (MP4, AVI, MOV, MKV 
 
 
 def _predict_path(run_dir: str, path) -> dict:
-    """Prediction, sampled-frame thumbnails and a browser preview of one video file."""
-    from vidcore.predict import predict
+    """Prediction and sampled-frame thumbnails of one video file (decoded once)."""
+    from vidcore.predict import predict_with_frames
 
+    first_use_done()  # the warm-up may be converting this backbone's weights right now
     model = cached_model(run_dir, model_version(run_dir))
-    prediction = predict(model, path).to_dict()
-    # predict() does not hand back pixels; decoding the few sampled frames again is cheap.
-    frames = read_frames(path, model.feature_spec.sampler)
-    return {"prediction": prediction, "thumbs": webio.thumbnails(frames.images),
-            "preview": webio.browser_clip(path)}
+    with LANE:
+        prediction, frames, _ = predict_with_frames(model, path)
+    # The frames come at the backbone's square size: thumbnails take the video's shape.
+    aspect = frames.info.width / frames.info.height if frames.info.height else None
+    return {"prediction": prediction.to_dict(),
+            "thumbs": webio.thumbnails(frames.images, aspect=aspect)}
 
 
 @st.cache_data(max_entries=16, show_spinner="Predicting…")
@@ -59,7 +65,6 @@ def _cached_upload(run_dir: str, model_mtime: int, digest: str, name: str, _data
 
 def predict_file(run_dir: str, path: str) -> dict:
     """``_predict_path`` of a dataset clip, cached per model and file version."""
-
     with guard("Predicting"):
         return _cached_file(run_dir, model_version(run_dir), path,
                             mtime_ns(path))
@@ -68,7 +73,6 @@ def predict_file(run_dir: str, path: str) -> dict:
 def predict_upload(run_dir: str, name: str, data: bytes) -> dict:
     """``_predict_path`` of uploaded bytes (saved privately, deleted after), cached by content."""
     import hashlib
-
 
     with guard("Reading the uploaded video", hint=UPLOAD_HINT):
         return _cached_upload(run_dir, model_version(run_dir),

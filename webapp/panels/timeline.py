@@ -65,10 +65,10 @@ def show(run_dir: str, model, prediction: dict, path: str | None = None,
     with guard("Making the timeline", stop=False):
         tl = _timeline(run_dir, model_version(run_dir), clip,
                        name, path, data)
-        _band(tl, model.primary, duration, clip)
+        _band(tl, model.primary, duration, clip, model.classes)
 
 
-def _band(tl: dict, aggregator: str, duration: float, clip: str) -> None:
+def _band(tl: dict, aggregator: str, duration: float, clip: str, classes) -> None:
     settings = tl["timeline"]
     st.subheader("Timeline")
     st.caption(f"The clip is longer than the model's window, so it is classified window by "
@@ -78,7 +78,8 @@ def _band(tl: dict, aggregator: str, duration: float, clip: str) -> None:
     segments = stream_tables.segment_rows(tl["segments"])
     probs = stream_tables.step_probabilities(tl["steps"], aggregator, 3)
     with st.container(key="timeline"):
-        st.plotly_chart(charts.timeline_band(segments, probs, duration), key="timeline-chart")
+        st.plotly_chart(charts.timeline_band(segments, probs, duration, classes),
+                        key="timeline-chart")
         labels = [f"{r.start:.1f}–{r.end:.1f} s · {r.label} ({r.confidence:.0%})"
                   for r in segments.itertuples()]
         choice = st.selectbox("Play from", range(len(labels)), format_func=labels.__getitem__,
