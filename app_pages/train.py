@@ -4,6 +4,7 @@ import streamlit as st
 
 from vidcore import runs
 from vidcore.data.sampling import create_sampler
+from vidcore.data.splits import split_notes
 from vidcore.errors import VidcoreError
 from vidcore.models.backbones import imagenet_weights_available, list_backbones
 from vidcore.models.heads import get_head, list_heads
@@ -22,6 +23,9 @@ dataset = dataset_choice.dataset_path()
 split = int(st.session_state.get(state.DATASET_SPLIT, 1))
 st.caption(f"Dataset `{dataset}`, split {split} (change it in the sidebar). Training runs in "
            "the background: you can leave this page, reload it or close the tab.")
+index, _ = dataset_choice.index_or_error()
+for note in split_notes(index) if index is not None else []:
+    st.info(note, icon=":material/info:")  # trained, but not measured: say so before Start
 
 
 def backbone_label(name: str) -> str:

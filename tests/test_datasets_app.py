@@ -77,5 +77,8 @@ def test_readiness_edits_and_the_other_pages(at, clips):
     # The Dataset page reads the workspace dataset the sidebar now points at.
     open_page(at, "dataset")
     assert str(ws.resolve_dataset("acts")) in at.caption[0].value
-    # JumpingJack's single recording no longer blocks Train (issue 26): it trains, untested;
-    # what the Train page shows of it (split notes, head choice) is the Train page's test.
+    # JumpingJack's single recording no longer blocks Train (issue 26): it trains, untested,
+    # and the Train page says so before Start.
+    open_page(at, "train")
+    assert not at.exception, at.exception
+    assert "JumpingJack: no test clips, its accuracy is not measured" in messages(at)

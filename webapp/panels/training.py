@@ -48,6 +48,11 @@ def render_run_progress(state: dict, records: list[dict], run_dir: str) -> None:
         else:
             st.success(f"The run {state['state']}: best validation accuracy {acc:.1%} at "
                        f"epoch {state.get('best_epoch')}.", icon=":material/check_circle:")
+    choice = state.get("head_choice") or {}
+    if choice.get("head"):
+        st.markdown(f"**Head kept: {choice['head']}** · {choice.get('why', '')}")
+    for note in state.get("split_notes") or []:
+        st.caption(f":material/info: {note}")
 
 
 def _activate(path: str) -> None:
