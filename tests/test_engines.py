@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.test_concurrency import write_clip
+from tests.workspace_clips import demo_clip
 from vidcore import doctor
 from vidcore.data.sampling import UniformSampler
 from vidcore.errors import InputError
@@ -164,7 +164,7 @@ def test_demo_model_verdicts_agree_across_engines(runners, tmp_path, monkeypatch
     from vidcore.predict import load_model, predict
     from vidcore.runs import DEMO_MODEL_DIR
 
-    clips = [write_clip(tmp_path / f"{c}.avi", c) for c in ("SitDown", "StandUp", "Punch")]
+    clips = [demo_clip(tmp_path / f"{c}.avi", c, 2) for c in ("SitDown", "StandUp", "Punch")]
     results = {}
     for engine in ("litert", "keras"):
         monkeypatch.setenv(engines.ENV_VAR, engine)
@@ -179,7 +179,7 @@ def test_demo_model_verdicts_agree_across_engines(runners, tmp_path, monkeypatch
 
 @pytest.mark.parametrize("command", ["predict", "extract"])
 def test_cli_bad_engine_is_one_line(tmp_path, weights_dir, command):
-    target = write_clip(tmp_path / "clip.avi", "Punch") if command == "predict" else tmp_path
+    target = demo_clip(tmp_path / "clip.avi", "Punch", 2) if command == "predict" else tmp_path
     env = {**os.environ, engines.ENV_VAR: "fastest"}
     out = subprocess.run([sys.executable, "-m", "vidcore", command, str(target)],
                          capture_output=True, text=True, env=env, timeout=120)

@@ -79,13 +79,13 @@ def test_a_file_that_is_not_a_vidcore_head_is_left_to_keras(tmp_path):
 
 @pytest.mark.skipif(not engines.litert_available(), reason="ai-edge-litert not installed")
 def test_one_clip_predict_never_imports_tensorflow(tmp_path):
-    from tests.test_concurrency import write_clip
+    from tests.workspace_clips import demo_clip
     from vidcore.features import FeatureSpec
 
     spec = FeatureSpec()
     if not engines._converted(spec):  # a fresh checkout: convert once (imports TF here)
         engines.build(spec, "litert", "float32")
-    clip = write_clip(tmp_path / "clip.avi", "JumpingJack")
+    clip = demo_clip(tmp_path / "clip.avi", "JumpingJack", 2)
     code = ("import sys; from vidcore.cli import main; sys.argv = ['vidcore', 'predict', "
             f"{str(clip)!r}, '--json']; rc = main(); "
             "print('TF' if 'tensorflow' in sys.modules else 'no TF', file=sys.stderr)")

@@ -84,7 +84,7 @@ def test_cost_line_reads_the_benchmark_file(tmp_path):
 def test_train_page_shows_the_measured_cost_of_the_chosen_preset(world, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_app import APP, texts
+    from tests.apptest import APP, texts
 
     for key, value in world.env(world.runs_with_model(tmp_path / "runs")).items():
         monkeypatch.setenv(key, value)
