@@ -87,6 +87,10 @@ def show_label(step, stats, frames: list) -> None:
         if step is None:
             st.markdown("## …")
             st.caption("Filling the first window…")
+        elif step.unfamiliar:
+            st.markdown("## unfamiliar")
+            st.caption("Unlike the clips this model was trained on: no answer "
+                       f"(its best guess would be {step.label} {step.confidence:.0%})")
         elif step.unsure:
             st.markdown("## unsure")
             st.caption(f"best guess {step.label} {step.confidence:.0%}")

@@ -188,6 +188,34 @@ def test_timeline_finds_the_boundary_between_two_actions(model, two_actions):
     assert times == sorted(times) and len(times) == len(set(times))
 
 
+@pytest.mark.parametrize("threshold,unfamiliar", [(2.5, False), (-1.0, True)])
+def test_timeline_windows_are_checked_for_familiarity(two_actions, tmp_path, threshold,
+                                                      unfamiliar):
+    """A run with a familiarity file has each window checked: an unfamiliar window is
+    unsure (no confident answer) and its segment says why. Cosine distances lie in
+    [0, 2]: a threshold of 2.5 flags nothing, -1 flags every window."""
+    import shutil
+
+    from vidcore.familiarity import Familiarity
+
+    run = tmp_path / "run"
+    shutil.copytree(DEMO_MODEL_DIR, run)
+    bank = np.ones((3, 1280), np.float32) / np.sqrt(1280)
+    Familiarity(bank, 1, 0.99, threshold).save(run)
+    tl = timeline(load_model(run), two_actions[0])
+    assert {s.unfamiliar for s in tl.steps} == {unfamiliar}
+    if unfamiliar:
+        assert all(s.unsure for s in tl.steps)
+        assert [(seg["label"], seg["unfamiliar"]) for seg in tl.segments] == [(None, True)]
+    else:
+        assert [seg["label"] for seg in tl.segments] == ["JumpingJack", "Punch"]
+    assert tl.to_dict()["steps"][0]["unfamiliar"] is unfamiliar
+
+
+def test_the_shipped_model_has_no_familiarity_check(model, two_actions):
+    assert {s.unfamiliar for s in timeline(model, two_actions[0]).steps} == {None}
+
+
 def test_cli_timeline_json_and_text(two_actions, capsys):
     path, boundary = two_actions
     assert cli.main(["predict", str(path), "--timeline", "--step", "0.8", "--json"]) == 0

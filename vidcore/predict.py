@@ -14,7 +14,6 @@ applied to single frames. So the app can chart predictions over time for any run
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from dataclasses import replace
@@ -29,6 +28,7 @@ from vidcore.errors import InputError
 from vidcore.evaluate import aggregate
 from vidcore.models.loading import ModelOutput, TrainedModel, load_model
 from vidcore.report import FramePrediction, Prediction
+from vidcore.trust import run_trust
 
 log = logging.getLogger(__name__)
 
@@ -77,27 +77,6 @@ def predict_with_frames(model: TrainedModel | str | os.PathLike | None,
     if familiarity is not None:  # runs trained before familiarity.npz: nothing changes
         prediction = replace(prediction, **familiarity)
     return prediction, frames, feats
-
-
-def run_trust(run_dir: str | os.PathLike):
-    """The run's ``Trust`` (calibration and familiarity), loaded once per file version."""
-    from vidcore.calibration import CALIBRATION
-    from vidcore.familiarity import FAMILIARITY
-
-    versions = []
-    for name in (CALIBRATION, FAMILIARITY):
-        try:
-            versions.append(os.stat(Path(run_dir) / name).st_mtime_ns)
-        except OSError:
-            versions.append(0)
-    return _trust(str(run_dir), tuple(versions))
-
-
-@functools.lru_cache(maxsize=4)
-def _trust(run_dir: str, versions: tuple):
-    from vidcore.trust import Trust
-
-    return Trust.load(run_dir)
 
 
 def bounded_spec(spec: features.FeatureSpec) -> features.FeatureSpec:

@@ -130,6 +130,9 @@ class Step:
         frame_times: the window's frame times, oldest first.
         frame_labels: each of those frames' own best class (the head's per-frame
             output), which places a change of action inside the window.
+        unfamiliar: the window is unlike the clips the model was trained on
+            (``vidcore.familiarity``; None for a run without ``familiarity.npz``): such
+            a window is also ``unsure``, so no confident answer is shown for it.
     """
 
     time: float
@@ -142,6 +145,7 @@ class Step:
     unsure: bool
     frame_times: list[float] = field(default_factory=list)
     frame_labels: list[str] = field(default_factory=list)
+    unfamiliar: bool | None = None
 
     @property
     def centre(self) -> float:
@@ -153,7 +157,7 @@ class Step:
         return {"time": round(self.time, 4), "start": round(self.start, 4),
                 "centre": round(self.centre, 4), "frames": self.frames,
                 "label": self.label, "confidence": round(float(self.confidence), 6),
-                "unsure": self.unsure,
+                "unsure": self.unsure, "unfamiliar": self.unfamiliar,
                 "probabilities": {name: dict(zip(classes, np.round(p.astype(float), 6).tolist(),
                                                  strict=True))
                                   for name, p in self.probabilities.items()}}
@@ -200,6 +204,7 @@ class StreamClassifier:
         self._ids: collections.deque = collections.deque(maxlen=self.plan.frames)
         self._last_step: float | None = None
         self._ema: np.ndarray | None = None
+        self._familiarity = _familiarity(model)
 
     def warm_up(self) -> None:
         """Build the backbone and trace the head on a blank window, so the first real
@@ -235,7 +240,9 @@ class StreamClassifier:
                      ) -> Step | None:
         """Add the feature of a kept frame to the ring buffer; a ``Step`` when one is due."""
         window = self.add_feature(feature, t, frame_id)
-        return None if window is None else self.verdict(self.model.predict_features(window))
+        if window is None:
+            return None
+        return self.verdict(self.model.predict_features(window), window)
 
     def add_feature(self, feature: np.ndarray, t: float, frame_id: int | None = None
                     ) -> VideoFeatures | None:
@@ -262,18 +269,24 @@ class StreamClassifier:
 
     # ---------------------------------------------------------------- verdicts
 
-    def verdict(self, output: ModelOutput) -> Step:
-        """The ``Step`` of one scored window: every aggregator, the label, smoothing."""
+    def verdict(self, output: ModelOutput, window: VideoFeatures | None = None) -> Step:
+        """The ``Step`` of one scored window: every aggregator, the label, smoothing, and
+        (given the ``window``'s features and a run with a familiarity file) whether the
+        window is unfamiliar."""
         probs = {name: np.asarray(aggregate(output, name).scores, np.float64)
                  for name in self.model.spec.aggregators}
         scores = self._smooth(probs[self.aggregator])
         best = int(np.argmax(scores))
         confidence = float(scores[best])
         times = [float(t) for t in output.timestamps]
+        unfamiliar = None
+        if window is not None and self._familiarity is not None:
+            unfamiliar = self._familiarity.check(window.features)["unfamiliar"]
         return Step(time=times[-1], start=times[0], frames=len(set(times)), probabilities=probs,
                     scores=scores, label=self.classes[best], confidence=confidence,
-                    unsure=confidence < self.threshold, frame_times=times,
-                    frame_labels=[self.classes[i] for i in np.argmax(output.frame_probs, 1)])
+                    unsure=confidence < self.threshold or bool(unfamiliar), frame_times=times,
+                    frame_labels=[self.classes[i] for i in np.argmax(output.frame_probs, 1)],
+                    unfamiliar=unfamiliar)
 
     def _smooth(self, scores: np.ndarray) -> np.ndarray:
         if self.smoothing is None or self.smoothing >= 1:
@@ -290,3 +303,11 @@ class StreamClassifier:
         for buf in (self._feats, self._times, self._ids):
             buf.clear()
         self._last_step, self._ema, self._since_step = None, None, 0
+
+
+def _familiarity(model: TrainedModel):
+    """The model's run familiarity (``vidcore.trust``), or None (no run, no file)."""
+    from vidcore.trust import run_trust
+
+    run_dir = getattr(model, "run_dir", None)
+    return run_trust(run_dir).familiarity if run_dir else None

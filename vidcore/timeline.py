@@ -136,25 +136,28 @@ def _chunk_steps(clf: StreamClassifier, path, chunk: Positions, info: VideoInfo)
                if (w := clf.add_feature(f, float(t), int(i))) is not None]
     if not windows:
         return []
-    return [clf.verdict(out) for out in clf.model.predict_many(windows)]
+    return [clf.verdict(out, w) for out, w in
+            zip(clf.model.predict_many(windows), windows, strict=True)]
 
 
 def segments(steps: list[Step], duration: float) -> list[dict]:
     """Merge neighbouring steps with one label into ``{start, end, label, confidence}``.
 
-    The first segment starts at 0 and the last ends at ``duration``; an unsure step has
-    label None. Where the label changes, the boundary is placed by ``change_time``.
+    The first segment starts at 0 and the last ends at ``duration``; an unsure step
+    (unfamiliar ones included) has label None, and a segment of unfamiliar steps says so
+    (``unfamiliar``: True). Where the label changes, the boundary is placed by ``change_time``.
     """
     out: list[dict] = []
     for i, s in enumerate(steps):
         label = None if s.unsure else s.label
-        if out and out[-1]["label"] == label:
+        if out and out[-1]["label"] == label and out[-1]["unfamiliar"] == bool(s.unfamiliar):
             out[-1]["_conf"].append(s.confidence)
             continue
         start = 0.0 if i == 0 else max(change_time(steps[i - 1], s, label), out[-1]["start"])
         if out:
             out[-1]["end"] = start
-        out.append({"start": start, "end": duration, "label": label, "_conf": [s.confidence]})
+        out.append({"start": start, "end": duration, "label": label,
+                    "unfamiliar": bool(s.unfamiliar), "_conf": [s.confidence]})
     for seg in out:
         seg["confidence"] = round(float(np.mean(seg.pop("_conf"))), 6)
         seg["start"], seg["end"] = round(seg["start"], 4), round(seg["end"], 4)

@@ -14,6 +14,7 @@ this have neither file: their confidences show unchanged and ``check`` says None
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from vidcore.calibration import (
+    CALIBRATION,
     calibrated_scores,
     fit_calibration,
     load_calibration,
     save_calibration,
 )
-from vidcore.familiarity import Familiarity, fit_familiarity
+from vidcore.familiarity import FAMILIARITY, Familiarity, fit_familiarity
 
 
 def _as_video(features: np.ndarray):
@@ -103,3 +105,19 @@ class Trust:
         """``{"unfamiliar", "unfamiliar_score", "unfamiliar_threshold"}`` of one clip's
         ``(T, D)`` features, or None when the run has no familiarity file."""
         return None if self.familiarity is None else self.familiarity.check(features)
+
+
+def run_trust(run_dir: str | os.PathLike):
+    """The run's ``Trust`` (calibration and familiarity), loaded once per file version."""
+    versions = []
+    for name in (CALIBRATION, FAMILIARITY):
+        try:
+            versions.append(os.stat(Path(run_dir) / name).st_mtime_ns)
+        except OSError:
+            versions.append(0)
+    return _trust(str(run_dir), tuple(versions))
+
+
+@functools.lru_cache(maxsize=4)
+def _trust(run_dir: str, versions: tuple):
+    return Trust.load(run_dir)

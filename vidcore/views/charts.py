@@ -223,7 +223,8 @@ def timeline_band(segments: pd.DataFrame, probs: pd.DataFrame, duration: float,
     for i, seg in enumerate(segments.itertuples()):
         fig.add_trace(go.Bar(
             x=[seg.length], base=[seg.start], y=["segments"], orientation="h",
-            marker_color="#ced4da" if seg.label == "(unsure)" else colour[seg.label],
+            marker_color="#ced4da" if seg.label in ("(unsure)", "(unfamiliar)")
+            else colour[seg.label],
             name=seg.label, legendgroup=seg.label, showlegend=False, text=seg.label,
             textposition="inside", insidetextanchor="middle", customdata=[i],
             hovertemplate=(f"{seg.label}<br>{seg.start:.1f}-{seg.end:.1f} s"

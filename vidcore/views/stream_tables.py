@@ -25,8 +25,10 @@ def step_probabilities(steps: list[dict], aggregator: str, top: int = 3,
 
 
 def segment_rows(segments: list[dict]) -> pd.DataFrame:
-    """``start, end, length, label, confidence`` per segment (``(unsure)`` for no label)."""
+    """``start, end, length, label, confidence`` per segment (``(unsure)`` for no label,
+    ``(unfamiliar)`` where the clip is unlike what the model was trained on)."""
     rows = [{"start": s["start"], "end": s["end"], "length": round(s["end"] - s["start"], 2),
-             "label": s["label"] or "(unsure)", "confidence": s["confidence"]}
+             "label": s["label"] or ("(unfamiliar)" if s.get("unfamiliar") else "(unsure)"),
+             "confidence": s["confidence"]}
             for s in segments]
     return pd.DataFrame(rows, columns=["start", "end", "length", "label", "confidence"])
