@@ -106,6 +106,27 @@ def test_imported_bundle_predicts_exactly_like_the_original(bundle, videos, tmp_
         assert theirs.aggregators == mine.aggregators
 
 
+def test_a_bundle_carries_the_runs_trust_files(tmp_path):
+    """Calibration and familiarity travel with the model: the imported run flags the same
+    clips (shipped demo model copy, given a familiarity that flags everything)."""
+    import shutil
+
+    from vidcore.calibration import save_calibration
+    from vidcore.familiarity import Familiarity
+    from vidcore.trust import Trust
+
+    run = tmp_path / "run"
+    shutil.copytree(DEMO_MODEL_DIR, run)
+    save_calibration(run, {"format": 1, "method": "temperature",
+                           "aggregators": {"temporal": {"temperature": 2.0}}})
+    Familiarity(np.ones((2, 1280), np.float32), 1, 0.99, -1.0).save(run)
+    data = export.bundle_bytes(run)
+    assert {"calibration.json", "familiarity.npz"} <= set(entries_of(data))
+    imported = Trust.load(export.import_bundle_bytes(data, "run.zip", tmp_path / "other"))
+    assert imported.calibration["aggregators"]["temporal"]["temperature"] == 2.0
+    assert imported.check(np.ones((1, 1280), np.float32))["unfamiliar"] is True
+
+
 def test_cli_exports_and_imports_a_bundle(tmp_path, capsys):
     from vidcore.cli import main
 

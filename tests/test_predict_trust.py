@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import synthetic
 
-from vidcore.calibration import apply_temperature, save_calibration
+from vidcore.calibration import CALIBRATION, apply_temperature, save_calibration
 from vidcore.cli import main
+from vidcore.familiarity import FAMILIARITY
 from vidcore.predict import predict
 from vidcore.trust import fit_trust
 
@@ -26,8 +27,11 @@ def trusted(synthetic_runs, fake_features, tmp_path):
     """A copy of the synthetic temporal run with calibration.json and familiarity.npz
     fitted on training and validation recordings (groups 1-5 and 6-7) of its static
     classes (an Up or Down clip's mean feature is mostly noise: no place of its own)."""
-    run = tmp_path / "run"
+    run, plain = tmp_path / "run", tmp_path / "plain"
     shutil.copytree(synthetic_runs.runs["temporal_conv"], run)
+    shutil.copytree(synthetic_runs.runs["temporal_conv"], plain)
+    for name in (CALIBRATION, FAMILIARITY):  # what training wrote: "plain" is a run without
+        (plain / name).unlink(missing_ok=True)
     train = [synthetic.clip_features(c, g, k) for c in STATIC for g in range(1, 6)
              for k in (1, 2)]
     val = [(synthetic.clip_features(c, g, k), synthetic.CLASSES.index(c)) for c in STATIC
@@ -36,11 +40,11 @@ def trusted(synthetic_runs, fake_features, tmp_path):
     unseen = synthetic_runs.data / UNSEEN
     unseen.parent.mkdir(exist_ok=True)
     unseen.write_bytes(b"placeholder")
-    return run, synthetic_runs
+    return run, synthetic_runs, plain
 
 
 def test_an_unseen_kind_of_clip_is_unfamiliar_and_a_test_clip_is_not(trusted):
-    run, synth = trusted
+    run, synth, plain_run = trusted
     seen = predict(run, synth.data / SEEN).to_dict()
     unseen = predict(run, synth.data / UNSEEN).to_dict()
     assert seen["unfamiliar"] is False and unseen["unfamiliar"] is True
@@ -49,8 +53,8 @@ def test_an_unseen_kind_of_clip_is_unfamiliar_and_a_test_clip_is_not(trusted):
 
 
 def test_confidences_are_temperature_scaled_where_fitted(trusted):
-    run, synth = trusted
-    plain = predict(synth.runs["temporal_conv"], synth.data / SEEN).to_dict()
+    run, synth, plain_run = trusted
+    plain = predict(plain_run, synth.data / SEEN).to_dict()
     save_calibration(run, {"format": 1, "method": "temperature", "aggregators": {
         "temporal": {"temperature": 3.0}}})
     scaled = predict(run, synth.data / SEEN).to_dict()
@@ -64,8 +68,8 @@ def test_confidences_are_temperature_scaled_where_fitted(trusted):
 
 
 def test_a_run_without_trust_files_is_unchanged_and_the_cli_says_it(trusted, capsys):
-    run, synth = trusted
-    plain = predict(synth.runs["temporal_conv"], synth.data / UNSEEN).to_dict()
+    run, synth, plain_run = trusted
+    plain = predict(plain_run, synth.data / UNSEEN).to_dict()
     assert plain["unfamiliar"] is None and plain["unfamiliar_score"] is None
     assert main(["predict", str(synth.data / UNSEEN), "--model", str(run), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -78,7 +82,7 @@ def test_predict_shows_unfamiliar_instead_of_the_answers(trusted):
     from vidcore.views.evaluation_view import UNFAMILIAR, shown_answers
     from vidcore.views.tables import prediction_answers
 
-    run, synth = trusted
+    run, synth, plain_run = trusted
     for video, flagged in ((SEEN, False), (UNSEEN, True)):
         data = predict(run, synth.data / video).to_dict()
         answers = prediction_answers(data)

@@ -37,7 +37,9 @@ import numpy as np
 
 from vidcore import model_card, runs
 from vidcore.atomic import write_with
+from vidcore.calibration import CALIBRATION
 from vidcore.errors import InputError, RunError
+from vidcore.familiarity import FAMILIARITY
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ CARD, LICENSE_NOTES = "MODEL_CARD.md", "LICENSES.md"
 ENTRY_LIMITS = {MANIFEST: 1 << 16, runs.CONFIG: 1 << 16, runs.CLASSES: 1 << 20,
                 runs.REPORT: 32 << 20, runs.KERAS_MODEL: 512 << 20,
                 runs.LINEAR_MODEL: 512 << 20, runs.SCALING: 64 << 20,
+                CALIBRATION: 1 << 16, FAMILIARITY: 128 << 20,  # vidcore.trust: optional
                 CARD: 1 << 20, LICENSE_NOTES: 1 << 16}
 REQUIRED = (MANIFEST, runs.CONFIG, runs.CLASSES)
 MAX_BUNDLE = sum(ENTRY_LIMITS.values())  # bytes of the zip file itself, at most
@@ -117,7 +120,8 @@ def bundle_bytes(run_dir: str | os.PathLike) -> bytes:
                                                 runs.read_status(run_dir)))
         zf.writestr(LICENSE_NOTES, model_card.license_notes(config["backbone"],
                                                             config.get("weights")))
-        for name in (runs.KERAS_MODEL, runs.LINEAR_MODEL, runs.SCALING):
+        for name in (runs.KERAS_MODEL, runs.LINEAR_MODEL, runs.SCALING, CALIBRATION,
+                     FAMILIARITY):
             if (run_dir / name).is_file():
                 zf.write(run_dir / name, name)
     return buffer.getvalue()
