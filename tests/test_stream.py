@@ -212,6 +212,23 @@ def test_timeline_windows_are_checked_for_familiarity(two_actions, tmp_path, thr
     assert tl.to_dict()["steps"][0]["unfamiliar"] is unfamiliar
 
 
+def test_timeline_confidences_are_temperature_scaled_where_fitted(model, two_actions,
+                                                                   tmp_path):
+    import shutil
+
+    from vidcore.calibration import apply_temperature, save_calibration
+
+    run = tmp_path / "run"
+    shutil.copytree(DEMO_MODEL_DIR, run)
+    save_calibration(run, {"format": 1, "method": "temperature",
+                           "aggregators": {model.primary: {"temperature": 3.0}}})
+    plain, scaled = timeline(model, two_actions[0]), timeline(load_model(run), two_actions[0])
+    first, hot = plain.steps[0], scaled.steps[0]
+    want = apply_temperature(3.0, probs=first.probabilities[model.primary])
+    assert hot.probabilities[model.primary] == pytest.approx(want, abs=1e-9)
+    assert hot.label == first.label and hot.confidence < first.confidence
+
+
 def test_the_shipped_model_has_no_familiarity_check(model, two_actions):
     assert {s.unfamiliar for s in timeline(model, two_actions[0]).steps} == {None}
 

@@ -204,7 +204,7 @@ class StreamClassifier:
         self._ids: collections.deque = collections.deque(maxlen=self.plan.frames)
         self._last_step: float | None = None
         self._ema: np.ndarray | None = None
-        self._familiarity = _familiarity(model)
+        self._trust = _trust(model)
 
     def warm_up(self) -> None:
         """Build the backbone and trace the head on a blank window, so the first real
@@ -270,18 +270,24 @@ class StreamClassifier:
     # ---------------------------------------------------------------- verdicts
 
     def verdict(self, output: ModelOutput, window: VideoFeatures | None = None) -> Step:
-        """The ``Step`` of one scored window: every aggregator, the label, smoothing, and
-        (given the ``window``'s features and a run with a familiarity file) whether the
-        window is unfamiliar."""
+        """The ``Step`` of one scored window: every aggregator (temperature-scaled where
+        the run has fitted one, as predictions are), the label, smoothing, and (given the
+        ``window``'s features and a run with a familiarity file) whether the window is
+        unfamiliar."""
         probs = {name: np.asarray(aggregate(output, name).scores, np.float64)
                  for name in self.model.spec.aggregators}
+        if self._trust is not None:
+            probs = {name: np.asarray(self._trust.scores(name, p), np.float64)
+                     for name, p in probs.items()}
         scores = self._smooth(probs[self.aggregator])
         best = int(np.argmax(scores))
         confidence = float(scores[best])
         times = [float(t) for t in output.timestamps]
         unfamiliar = None
-        if window is not None and self._familiarity is not None:
-            unfamiliar = self._familiarity.check(window.features)["unfamiliar"]
+        checked = None if window is None or self._trust is None else \
+            self._trust.check(window.features)
+        if checked is not None:
+            unfamiliar = checked["unfamiliar"]
         return Step(time=times[-1], start=times[0], frames=len(set(times)), probabilities=probs,
                     scores=scores, label=self.classes[best], confidence=confidence,
                     unsure=confidence < self.threshold or bool(unfamiliar), frame_times=times,
@@ -305,9 +311,9 @@ class StreamClassifier:
         self._last_step, self._ema, self._since_step = None, None, 0
 
 
-def _familiarity(model: TrainedModel):
-    """The model's run familiarity (``vidcore.trust``), or None (no run, no file)."""
+def _trust(model: TrainedModel):
+    """The model's run calibration and familiarity (``vidcore.trust``), or None."""
     from vidcore.trust import run_trust
 
     run_dir = getattr(model, "run_dir", None)
-    return run_trust(run_dir).familiarity if run_dir else None
+    return run_trust(run_dir) if run_dir else None
