@@ -154,6 +154,7 @@ def make_evaluated_run(runs_dir: Path, dataset: Path, seed: int = 0) -> Path:
     true = np.array([r.label for r in index.test])
     probs = fake_probabilities(true, n, seed)
     frames = probs[:, None, :] * rng.uniform(0.7, 1.3, (len(true), 4, n))  # 4 "frames" a clip
+    frames /= frames.sum(axis=2, keepdims=True)  # each frame's output is a probability
     answers = {"linear": [clip_vote(p) for p in probs],
                "mode": [mode_vote(f) for f in frames],
                "mean": [clip_vote(f.mean(0)) for f in frames]}

@@ -97,13 +97,17 @@ def test_end_to_end_on_the_tiny_demo_dataset(tmp_path, monkeypatch, capsys):
                  "--activate", "--json"]) == 0
     trained = json.loads(capsys.readouterr().out)
     assert trained["state"] == "finished" and trained["train_videos"] > 0
-    assert set(trained["report"]) == {"temporal", "mode", "mean"}
+    # The default preset keeps the head validation favours (issue 26): its aggregator
+    # is reported with the frame vote and the mean.
+    kept = {"temporal_conv": "temporal", "linear": "linear"}[trained["head"]]
+    assert trained["head_choice"]["head"] == trained["head"]
+    assert set(trained["report"]) == {kept, "mode", "mean"}
     assert json.loads((run / runs.REPORT).read_text())["num_videos"] == 70
     video = next(root.glob("SitDown/*.avi"))
     assert main(["predict", str(video), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["run_dir"] == str(run.resolve()) and len(data["frames"]) == 3
-    assert data["temporal_label"] in data["classes"] and data["duration"] == pytest.approx(2.0)
+    assert data["primary_label"] in data["classes"] and data["duration"] == pytest.approx(2.0)
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"not a video")
     assert main(["predict", str(broken)]) == 2

@@ -9,12 +9,14 @@ nothing behind at a stale place of the page (issue 28's blank page).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vidcore.errors import VidcoreError
 from vidcore.views import previews
@@ -92,6 +94,23 @@ def finish_players(timeout: float = WAIT_SECONDS) -> None:
     for slot, *_ in waiting:
         slot.caption(":material/hourglass_disabled: The preview is not ready yet; "
                      "pick the clip again in a while.")
+
+
+def fragment(body: Callable, **options) -> Callable:
+    """``st.fragment(body)`` for a part of a page that plays clips.
+
+    In a full page run app.py fills the players after the page; a fragment's own rerun
+    (a click inside it) never reaches that step, so the fragment fills its players
+    itself at its end.
+    """
+    def run(*args, **kwargs):
+        body(*args, **kwargs)
+        ctx = get_script_run_ctx()
+        if ctx is not None and ctx.fragment_ids_this_run:
+            finish_players()
+
+    functools.update_wrapper(run, body)
+    return st.fragment(run, **options)
 
 
 def _filled(slot, get: Callable, start_time: int) -> bool:

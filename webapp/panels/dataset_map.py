@@ -40,7 +40,7 @@ def section(index: VideoIndex) -> None:
             map_jobs.start_map_job(index, spec)
             state = map_jobs.job_state(folder)
         if state["state"] == "done":
-            st.fragment(show)(index, state["result"])
+            media.fragment(show)(index, state["result"])
         elif state["state"] == "running":
             st.fragment(_watch, run_every=POLL_SECONDS)(str(folder))
         else:
