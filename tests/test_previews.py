@@ -45,11 +45,18 @@ def test_a_real_clip_becomes_a_browser_video(tmp_path):
 
 
 def test_an_upload_is_converted_from_its_bytes_and_named_when_it_fails(tmp_path):
-    made = []
+    made, gate = [], threading.Event()
+
+    def convert(path):  # held until the first answer (None: not made yet) is checked
+        gate.wait(10)
+        made.append(path)
+        return Path(path).read_bytes(), "v/x"
+
     clip = write_video(tmp_path / "d.avi", 5)
-    previews = Previews(lambda path: (made.append(path) or Path(path).read_bytes(), "v/x"))
+    previews = Previews(convert)
     data = clip.read_bytes()
     assert previews.get_upload("digest-1", data, "mine.avi") is None
+    gate.set()
     previews.wait_idle(10)
     assert previews.get_upload("digest-1", data, "mine.avi") == (data, "v/x")
     assert len(made) == 1 and not os.path.exists(made[0])  # a private copy, deleted after
