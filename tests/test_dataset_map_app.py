@@ -11,7 +11,7 @@ import pytest
 
 from tests.apptest import open_page, start_app
 from tests.map_results import write_finished_job
-from tests.workspace_clips import demo_clip
+from tests.workspace_clips import demo_clips
 from vidcore import workspace as ws
 from vidcore.data.index import load_index
 from vidcore.data.sampling import UniformSampler
@@ -21,9 +21,7 @@ from webapp import state
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    root = tmp_path_factory.mktemp("map-clips")
-    return {(c, g): demo_clip(root / f"{c}{g}.avi", c, g)
-            for c in ("JumpingJack", "Kick") for g in (1, 2, 3)}
+    return demo_clips(tmp_path_factory.mktemp("map-clips"))
 
 
 @pytest.fixture

@@ -9,16 +9,14 @@ from __future__ import annotations
 import pytest
 
 from tests.apptest import messages, open_page, start_app
-from tests.workspace_clips import demo_clip
+from tests.workspace_clips import demo_clips
 from vidcore import workspace as ws
 from webapp import state
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    root = tmp_path_factory.mktemp("page-clips")
-    return {(c, g): demo_clip(root / f"{c}{g}.avi", c, g)
-            for c in ("JumpingJack", "Kick") for g in (1, 2, 3)}
+    return demo_clips(tmp_path_factory.mktemp("page-clips"))
 
 
 @pytest.fixture

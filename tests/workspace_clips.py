@@ -48,6 +48,11 @@ def demo_clip(path, class_name: str, group: int, clip: int = 1, repeat: int = 1)
     return write_clip(path, np.concatenate([frames] * repeat))
 
 
+def demo_clips(root, classes=("JumpingJack", "Kick"), groups=(1, 2, 3)) -> dict:
+    """``{(class, group): path}``: one tiny demo clip per class and recording under ``root``."""
+    return {(c, g): demo_clip(Path(root) / f"{c}{g}.avi", c, g) for c in classes for g in groups}
+
+
 def action(name: str, seconds: float, group: int = 3) -> np.ndarray:
     """``seconds`` of one demo action at the demo's size and rate: clips of one group
     (one scene) back to back."""
