@@ -51,7 +51,9 @@ def test_dataset_clip_plays_in_the_browser(page, server):
     # Chromium decodes it: the WebM (VP8) preview has a frame size once metadata is in.
     page.wait_for_function("() => { const v = document.querySelector('video');"
                            " return v && v.readyState >= 1 && v.videoWidth > 0; }")
-    assert page.locator('[data-testid="stImage"] img').count() >= 8  # the 8-frame strip
+    # The 8-frame strip: the player may be filled before or after it (players fill last).
+    page.wait_for_function("() => document.querySelectorAll("
+                           "'[data-testid=\"stImage\"] img').length >= 8", timeout=30_000)
 
 
 def test_no_widget_change_blanks_the_page_while_a_player_waits(page, server):
