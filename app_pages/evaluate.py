@@ -82,6 +82,7 @@ if right.button("Evaluate again", icon=":material/refresh:"):
 
 st.subheader("Accuracy per aggregator")
 aggs = tables.aggregator_frame(report)
+cis = evaluator.intervals(run_dir)
 for col, row in zip(st.columns(len(aggs)), aggs.itertuples(), strict=True):
     with col.container(border=True):
         own = " · :blue-badge[this head's answer]" if row.primary else ""
@@ -90,12 +91,18 @@ for col, row in zip(st.columns(len(aggs)), aggs.itertuples(), strict=True):
         st.markdown(f"**{row.label.capitalize()}**{own}{ref}")
         gain = None if row.gain is None or row.aggregator == tables.REFERENCE_AGGREGATOR \
             else f"{row.gain * 100:+.1f} points vs mode vote"
+        ci = cis.get(row.aggregator, {})
         st.metric("Top-1", f"{row.top1:.1%}", delta=gain,
                   delta_color="normal" if row.gain else "off")
+        st.caption(ci.get("top1", ""))
         st.metric("Top-5", f"{row.top5:.1%}")
         st.metric("Mean class accuracy", f"{row.mean_class_accuracy:.1%}")
+        st.caption(ci.get("mean_class_accuracy", ""))
+if cis:
+    st.caption("**How sure are these figures?** The 95% intervals come from a bootstrap that "
+               "resamples recordings, not clips (clips of one recording are alike): two runs "
+               "whose intervals overlap widely may differ by luck.")
 st.plotly_chart(charts.aggregator_bars(tables.aggregator_long(report)))
-evaluator.intervals(run_dir)
 st.caption("Mode vote is the reference tutorial's answer (the most frequent frame label); "
            "mean probability averages the frames' probabilities; the temporal head reads the "
            "frames in order, so it can tell time-reversed actions apart.")

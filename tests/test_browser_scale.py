@@ -55,8 +55,8 @@ def test_a_click_in_the_focused_matrix_picks_that_cell(page, server):
 
 def test_selecting_a_most_confused_pair_lists_its_clips(page, server):
     _, pairs = _pairs(server)
-    # The page's second table: the first is the accuracy intervals' (issue 23).
-    grid = page.locator('[data-testid="stDataFrame"]').nth(1)
+    # The page's first table (the accuracy intervals are in the cards).
+    grid = page.locator('[data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     row = 2  # the third worst pair; header and rows are 35 px, the row marker column ~30 px

@@ -16,6 +16,8 @@ from vidcore.calibration import save_calibration
 from vidcore.comparison import compare_runs
 from vidcore.data.index import load_index
 from vidcore.features import FeatureSpec
+from vidcore.html_report.content import aggregator_figures
+from vidcore.results import load_results
 from webapp import state
 
 A_WRONG = {0: 1, 6: 2, 7: 0}  # test clip -> A's wrong label
@@ -62,8 +64,13 @@ def _tables(at) -> str:
 def test_intervals_and_calibration_before_and_after(judged):
     at, a, *_ = judged
     tables = _tables(at)
-    # 24 test clips, 21 right: 87.5%, its interval around it
-    assert "87.5% (" in tables and "this head's answer" in tables
+    # 24 test clips, 21 right: 87.5% on the card, its interval by recording under it
+    primary = next(r for r in aggregator_figures(load_results(a)) if r["primary"])
+    low, high = primary["top1_ci"]
+    assert primary["top1"] == 0.875 and low < 0.875 < high
+    assert "87.5%" in [m.value for m in at.metric]
+    assert f"95% interval {low:.1%}–{high:.1%}" in texts(at.caption)
+    assert "resamples recordings, not clips" in texts(at.caption)
     assert "no temperature: a vote share is not a probability" in tables
     assert "1.500" in tables and "0.800" in tables  # the fitted temperatures
     assert "evaluate again to measure it" in tables  # no calibrated column yet

@@ -22,15 +22,14 @@ def interval_text(value: float, ci: list[float]) -> str:
     return f"{value:.1%} ({ci[0]:.1%}–{ci[1]:.1%})"
 
 
-def intervals_frame(aggregators: list[dict]) -> pd.DataFrame:
-    """Per aggregator (``html_report.content.aggregator_figures`` rows): top-1 and mean
-    class accuracy, each with its 95% interval by recording, as text."""
-    return pd.DataFrame([{
-        "aggregator": row["label"] + (" (this head's answer)" if row["primary"] else ""),
-        "top-1 (95% interval)": interval_text(row["top1"], row["top1_ci"]),
-        "mean class accuracy (95% interval)": interval_text(row["mean_class_accuracy"],
-                                                            row["mean_class_accuracy_ci"]),
-    } for row in aggregators])
+def card_intervals(aggregators: list[dict]) -> dict[str, dict[str, str]]:
+    """Per aggregator name (``html_report.content.aggregator_figures`` rows), the 95%
+    intervals by recording of top-1 and mean class accuracy, as a card's caption:
+    ``{"temporal": {"top1": "95% interval 88.2–93.5%", ...}}``."""
+    return {row["name"]: {metric: f"95% interval {row[ci][0]:.1%}–{row[ci][1]:.1%}"
+                          for metric, ci in (("top1", "top1_ci"),
+                                             ("mean_class_accuracy", "mean_class_accuracy_ci"))}
+            for row in aggregators}
 
 
 def calibration_frame(calibration: list[dict]) -> pd.DataFrame:

@@ -48,15 +48,10 @@ def figures_or_none(run_dir: str) -> dict | None:
     return None
 
 
-def intervals(run_dir: str) -> None:
-    """Top-1 and mean class accuracy of every aggregator with 95% intervals."""
+def intervals(run_dir: str) -> dict[str, dict[str, str]]:
+    """Per aggregator, the captions of its figures' 95% intervals ({} when unknown)."""
     data = figures_or_none(run_dir)
-    if data is None:
-        return
-    st.markdown("**How sure are these figures?** 95% intervals by a bootstrap that "
-                "resamples recordings, not clips (clips of one recording are alike): "
-                "two runs whose intervals overlap widely may differ by luck.")
-    st.dataframe(evaluation_view.intervals_frame(data["aggregators"]), hide_index=True)
+    return {} if data is None else evaluation_view.card_intervals(data["aggregators"])
 
 
 def panels(run_dir: str) -> None:
