@@ -90,7 +90,7 @@ def test_bad_files_are_skipped_with_reasons_and_nothing_stays(home, clips):
                                      ("notes.txt", b"hello")])
     assert result["added"] == 1
     reasons = {s["name"]: s["reason"] for s in result["skipped"]}
-    assert "not a video OpenCV can open" in reasons["broken.mp4"]
+    assert "not a video vidcore can read" in reasons["broken.mp4"]
     assert "not a video file" in reasons["notes.txt"]
     with pytest.raises(InputError, match="nothing was added.*broken.mp4"):
         ws.add_clips("d", "B", [("broken.mp4", b"\x00" * 1000)])

@@ -99,7 +99,8 @@ def open_capture(path: str | os.PathLike) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)  # a build without the thread option
     if not cap.isOpened():
         cap.release()
-        raise VideoReadError(path, "not a video OpenCV can open (unsupported or corrupt container)")
+        raise VideoReadError(path, "not a video vidcore can read (an unsupported format or a "
+                                    "damaged file); convert it to MP4 (H.264) and try again")
     return cap
 
 
