@@ -28,6 +28,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SHIPPED_DIR = PACKAGE_DIR / "_shipped"  # in a wheel: demo_model/ and presets.json
 
 ENGINES = ("auto", "keras", "litert")
+DECODERS = ("auto", "opencv", "planned")
 PRECISIONS = ("auto", "float32", "bfloat16")
 DEMO_SIZES = ("demo", "tiny")  # the keys of vidcore.data.demo.SIZES (a test checks)
 
@@ -37,6 +38,7 @@ DEMO_DIR, DEMO_SIZE, HOME = "VIDCORE_DEMO_DIR", "VIDCORE_DEMO_SIZE", "VIDCORE_HO
 DATA_ROOTS, ENGINE, PRECISION = "VIDCORE_DATA_ROOTS", "VIDCORE_ENGINE", "VIDCORE_PRECISION"
 DEBUG, ICE_SERVERS, ICE_SERVERS_FILE = ("VIDCORE_DEBUG", "VIDCORE_ICE_SERVERS",
                                         "VIDCORE_ICE_SERVERS_FILE")
+DECODER = "VIDCORE_DECODER"
 ICE_EXAMPLE = '[{"urls": ["stun:stun.example.org:3478"]}]'
 
 
@@ -69,6 +71,9 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
              "once per machine, then remembered)"),
     Variable(PRECISION, "`auto`", "what Keras backbones compute in: `float32`, `bfloat16` "
              "or `auto` (bfloat16 where the CPU has it natively)"),
+    Variable(DECODER, "`auto`", "how clips are decoded: `opencv` (every frame up to the "
+             "last one kept), `planned` (PyAV: only the frames a sampler keeps and what they "
+             "need) or `auto` (both timed and compared on the first clips of each kind)"),
     Variable(DEBUG, "unset", "any value but `0`/`false`/`no`: tracebacks instead of "
              "one-line errors, native FFmpeg/OpenCV/TensorFlow log lines kept"),
     Variable(ICE_SERVERS, "unset: no ICE servers", "the Live page's WebRTC ICE servers, a "
@@ -177,6 +182,11 @@ def debug() -> bool:
 def engine() -> str:
     """``$VIDCORE_ENGINE``: ``auto`` (unset), ``keras`` or ``litert``."""
     return _choice(ENGINE, ENGINES, "auto", "an engine")
+
+
+def decoder() -> str:
+    """``$VIDCORE_DECODER``: ``auto`` (unset), ``opencv`` or ``planned``."""
+    return _choice(DECODER, DECODERS, "auto", "a decoder")
 
 
 def precision() -> str:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from vidcore import settings
+from vidcore.data import planned_decode
 from vidcore.data.info import VideoInfo
 from vidcore.errors import VideoReadError
 
@@ -236,7 +237,9 @@ def read_frames(
 ) -> Frames:
     """Decode the frames a sampler picks, as RGB uint8.
 
-    Frames the sampler does not want are skipped with ``grab()`` (no colour
+    Frames the sampler does not want are skipped: by ``vidcore.data.planned_decode``
+    (keyframe restarts, non-reference frames not decoded) for kinds of clips where it
+    was measured cheaper and found identical, else with OpenCV's ``grab()`` (no colour
     conversion). A file whose tail is corrupt returns what decoded, resampled over
     the frames that really exist, with a warning.
 
@@ -270,6 +273,11 @@ def _decode_file(path, wanted, size, seek: bool) -> _Decoded:
 
 def _read_positions(path, sampler, info, size, rng) -> Frames | None:
     positions = sampler.positions(info, rng)
+    ids = positions.frame_ids
+    kept = planned_decode.read(path, ids, size, info, resize_frame,
+                               lambda: _opencv_kept(path, ids, size, info))
+    if kept is not None:
+        return _assemble(kept, positions, info)
     decoded = _decode_file(path, positions.frame_ids, size, seek=True)
     if not decoded.has(positions.frame_ids):  # seeking can fail: read in order
         decoded = _decode_file(path, positions.frame_ids, size, seek=False)
@@ -284,6 +292,15 @@ def _read_positions(path, sampler, info, size, rng) -> Frames | None:
         return None
     log.warning("%s: only %d of %d frames decode; sampling those", path, seen, info.frame_count)
     return _read_positions(path, sampler, replace(info, frame_count=seen, counted=True), size, rng)
+
+
+def _opencv_kept(path, ids, size, info: VideoInfo) -> dict | None:
+    """OpenCV's frames for ``ids`` when its simple pass suffices (every id decoded at a
+    constant rate); None when ``_read_positions`` must look further."""
+    decoded = _decode_file(path, ids, size, seek=True)
+    if not decoded.has(ids) or _times_disagree(decoded.times, info):
+        return None
+    return decoded.images
 
 
 def _usable_times(times: np.ndarray) -> bool:
