@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +89,7 @@ def grid_positions(info: VideoInfo, interval: float) -> Positions:
 
 def timeline(model: TrainedModel | str | os.PathLike | None, video: str | os.PathLike,
              window: float | None = None, step: float | None = None, threshold: float = 0.5,
-             smoothing: float | None = None) -> Timeline:
+             smoothing: float | None = None, lane=None) -> Timeline:
     """Classify every window of a video (see ``vidcore.stream``) and merge them into segments.
 
     Args:
@@ -98,6 +99,8 @@ def timeline(model: TrainedModel | str | os.PathLike | None, video: str | os.Pat
         step: seconds between verdicts (default: every kept frame).
         threshold: steps below this confidence are unsure.
         smoothing: EMA weight of the newest step (None: off).
+        lane: a lock (e.g. the app's inference lane) held for each chunk of frames, not
+            for the whole clip: other predictions take turns with a long clip's.
 
     Raises:
         InputError: a missing or unreadable video, a bad window or step.
@@ -115,7 +118,8 @@ def timeline(model: TrainedModel | str | os.PathLike | None, video: str | os.Pat
     for start in range(0, len(grid), CHUNK):
         chunk = Positions(grid.frame_ids[start:start + CHUNK], grid.timestamps[start:start + CHUNK])
         try:
-            steps += _chunk_steps(clf, path, chunk, info)
+            with lane or nullcontext():
+                steps += _chunk_steps(clf, path, chunk, info)
         except VideoReadError:
             if not steps:
                 raise

@@ -17,6 +17,7 @@ from vidcore.timeline import timeline
 from vidcore.views import charts, stream_tables, webio
 from webapp import caches
 from webapp.boundary import guard
+from webapp.inference import LANE, first_use_done
 
 START = "timeline-start"  # {"clip": id, "time": seconds}: where the player starts
 PICK = "timeline-pick"
@@ -38,11 +39,14 @@ def start_time(clip: str) -> int:
 @st.cache_data(max_entries=8, show_spinner="Classifying every window of the clip…")
 def _timeline(run_dir: str, model_mtime: int, clip: str, name: str, path: str | None,
               _data: bytes | None) -> dict:
+    # Chunk by chunk through the server's one inference lane: other visitors' verdicts
+    # take turns with a long clip's windows instead of waiting for all of them.
+    first_use_done()
     model = caches.cached_model(run_dir, model_mtime)
     if _data is None:
-        return timeline(model, path).to_dict()
+        return timeline(model, path, lane=LANE).to_dict()
     with webio.saved_upload(_data, name) as saved:
-        return timeline(model, saved).to_dict()
+        return timeline(model, saved, lane=LANE).to_dict()
 
 
 def show(run_dir: str, model, prediction: dict, path: str | None = None,
