@@ -42,7 +42,13 @@ def warm_up() -> None:
         if _STARTED.is_set():
             return
         _STARTED.set()
-    threading.Thread(target=_warm, name="vidcore-warm-up", daemon=True).start()
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    thread = threading.Thread(target=_warm, name="vidcore-warm-up", daemon=True)
+    # The first visitor's script context: the cached model it loads is then an ordinary
+    # cache entry, without Streamlit's "missing ScriptRunContext" warning in the log.
+    add_script_run_ctx(thread, get_script_run_ctx())
+    thread.start()
 
 
 def first_use_done() -> None:
