@@ -71,7 +71,7 @@ PRESETS: dict[str, Preset] = {
         Preset("accurate", "EfficientNet-Lite2, 16 uniform frames averaged with their mirrors, "
                "temporal or linear head, whichever validates better (slower, for real video)", {
                    "backbone": "efficientnet_lite2", "weights": "imagenet",
-                   "sampler": UniformSampler(16), "flip": True,
+                   "sampler": UniformSampler(16), "flip": True, "linear_pooling": "mean_std",
                    "head": "temporal_conv", "choose_head": True, "epochs": 60,
                    "batch_size": 32, "learning_rate": 1e-3, "patience": 12,
                    "val_fraction": 0.15, "feature_scaling": "auto"}),

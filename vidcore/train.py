@@ -42,7 +42,7 @@ from vidcore.disk_errors import refused_write
 from vidcore.errors import DatasetError, InputError, TrainingError, VidcoreError
 from vidcore.models.backbones import DEFAULT_BACKBONE, get_spec, weights_fingerprint
 from vidcore.models.heads import create_head, get_head
-from vidcore.models.linear import LinearHead
+from vidcore.models.linear import LinearHead, check_pooling, pool_clips
 from vidcore.models.scaling import Scaling
 from vidcore.report import TrainResult
 
@@ -87,6 +87,9 @@ class TrainConfig:
         dropout: head dropout (None: the head's default).
         width: temporal head channels (None: the head's default).
         linear_c: inverse L2 strength of the linear head.
+        linear_pooling: how the linear head pools a clip's frames: ``mean``, or
+            ``mean_std`` (mean and standard deviation; the ``accurate`` preset's, see
+            docs/accuracy.md).
         feature_scaling: ``auto`` (from the backbone: ``train_max`` for VGG16, else
             ``standard``), ``train_max``, ``standard`` or ``none``.
         log_every: write a batch record every this many batches.
@@ -116,6 +119,7 @@ class TrainConfig:
     dropout: float | None = None
     width: int | None = None
     linear_c: float = 1.0
+    linear_pooling: str = "mean"
     feature_scaling: str = "auto"
     log_every: int = 10
     store_dir: str | None = None
@@ -171,6 +175,7 @@ def _check_numbers(c: TrainConfig) -> None:
     for name, ok in checks:
         if not ok:
             raise InputError(f"invalid training option {name}={getattr(c, name)!r}")
+    check_pooling(c.linear_pooling)
     if c.feature_scaling not in SCALINGS:
         raise InputError(f"unknown feature scaling {c.feature_scaling!r}; "
                          f"choose one of: {', '.join(SCALINGS)}")
@@ -473,15 +478,15 @@ def _batches(kind: str, data: TrainData, scaling: Scaling, config: TrainConfig):
             if data.val_x else None)
 
 
-def _pool(xs: list[np.ndarray]) -> np.ndarray:
-    """Mean-pooled clip features, ``(N, D)`` float32."""
-    return np.stack([x.astype(np.float32).mean(0) for x in xs])
+def _pool(config: TrainConfig, xs: list[np.ndarray]) -> np.ndarray:
+    """Clip features pooled as the config's linear head pools them."""
+    return pool_clips(xs, config.linear_pooling)
 
 
 def _linear_head(config: TrainConfig, xs: list[np.ndarray], y: np.ndarray,
                  num_classes: int) -> LinearHead:
-    return LinearHead.fit(_pool(xs), y, num_classes, config.linear_c, config.seed,
-                          balanced=config.balance)
+    return LinearHead.fit(_pool(config, xs), y, num_classes, config.linear_c, config.seed,
+                          balanced=config.balance, pooling=config.linear_pooling)
 
 
 def _fit_linear(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Monitor,
@@ -495,10 +500,10 @@ def _fit_linear(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Mo
     """
     n = len(data.classes)
     head = _linear_head(config, data.train_x, data.train_y, n)
-    train = _log_loss_accuracy(head.predict_proba(_pool(data.train_x)), data.train_y)
+    train = _log_loss_accuracy(head.predict_proba(_pool(config, data.train_x)), data.train_y)
     val = (None, None)
     if data.val_x:
-        val = _log_loss_accuracy(head.predict_proba(_pool(data.val_x)), data.val_y)
+        val = _log_loss_accuracy(head.predict_proba(_pool(config, data.val_x)), data.val_y)
         head = _linear_head(config, data.train_x + data.val_x,
                             np.concatenate([data.train_y, data.val_y]), n)
     head.save(run_dir / runs.LINEAR_MODEL)
@@ -525,7 +530,7 @@ def _fit_chosen(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Mo
     scores = {config.head: choice.validation_scores(
                   _checkpoint_probs(run_dir, get_head(config.head).kind, data.val_x),
                   data.val_y),
-              "linear": choice.validation_scores(linear.predict_proba(_pool(data.val_x)),
+              "linear": choice.validation_scores(linear.predict_proba(_pool(config, data.val_x)),
                                                  data.val_y)}
     name, why = choice.choose(scores)
     monitor.emit({"kind": "choice", "head": name, "why": why, "candidates": scores})

@@ -1,7 +1,10 @@
-"""The linear head: logistic regression on mean-pooled clip features, kept as arrays.
+"""The linear head: logistic regression on pooled clip features, kept as arrays.
 
-Fitted with scikit-learn, stored as plain arrays in ``model.npz`` (no pickle), applied
-in numpy (to whole clips, and to single frames for the per-frame view).
+A clip's frame features ``(T, D)`` are pooled into one vector: their mean (``mean``,
+``D`` values) or their mean and standard deviation side by side (``mean_std``, ``2D``:
+how much each feature varies over the clip). Fitted with scikit-learn, stored as plain
+arrays in ``model.npz`` (no pickle; files without a pooling entry are ``mean``),
+applied in numpy (to whole clips, and to single frames for the per-frame view).
 """
 
 from __future__ import annotations
@@ -14,27 +17,57 @@ import numpy as np
 from vidcore.atomic import write_with
 from vidcore.errors import InputError
 
+POOLINGS = ("mean", "mean_std")
+
+
+def pool(frames: np.ndarray, pooling: str = "mean") -> np.ndarray:
+    """One clip's frame features ``(T, D)`` pooled into ``(D,)`` or ``(2D,)``."""
+    frames = np.asarray(frames, np.float32)
+    if pooling == "mean_std":
+        return np.concatenate([frames.mean(0), frames.std(0)])
+    return frames.mean(0)
+
+
+def pool_clips(xs: list[np.ndarray], pooling: str = "mean") -> np.ndarray:
+    """Pooled features of several clips, ``(N, D)`` or ``(N, 2D)`` float32."""
+    return np.stack([pool(x, pooling) for x in xs])
+
+
+def check_pooling(pooling: str) -> str:
+    """``pooling`` when it is one of ``POOLINGS``.
+
+    Raises:
+        InputError: any other value.
+    """
+    if pooling not in POOLINGS:
+        raise InputError(f"unknown linear pooling {pooling!r}; choose one of: "
+                         f"{', '.join(POOLINGS)}")
+    return pooling
+
 
 @dataclass(frozen=True)
 class LinearHead:
-    """Multinomial logistic regression on standardised mean-pooled features, as arrays.
+    """Multinomial logistic regression on standardised pooled features, as arrays.
 
     Attributes:
-        coef: ``(C, D)`` weights.
+        coef: ``(C, P)`` weights (P: the pooled length, D or 2D).
         intercept: ``(C,)`` biases.
-        mean: ``(D,)`` standardisation mean.
-        scale: ``(D,)`` standardisation std.
+        mean: ``(P,)`` standardisation mean.
+        scale: ``(P,)`` standardisation std.
+        pooling: how a clip's frames were pooled (``POOLINGS``).
     """
 
     coef: np.ndarray
     intercept: np.ndarray
     mean: np.ndarray
     scale: np.ndarray
+    pooling: str = "mean"
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, num_classes: int, c: float = 1.0,
-            seed: int = 0, balanced: bool = False) -> LinearHead:
-        """Fit on pooled clip features ``x (N, D)`` with labels ``y (N,)``.
+            seed: int = 0, balanced: bool = False, pooling: str = "mean") -> LinearHead:
+        """Fit on pooled clip features ``x (N, P)`` (``pool_clips(xs, pooling)``) with
+        labels ``y (N,)``.
 
         Classes absent from ``y`` get a very low intercept, so they are never predicted.
         ``balanced`` weighs each class inversely to its size (scikit-learn's
@@ -59,7 +92,20 @@ class LinearHead:
         else:
             coef[known], intercept[known] = model.coef_, model.intercept_
         return cls(coef, intercept, scaler.mean_.astype(np.float32),
-                   scaler.scale_.astype(np.float32))
+                   scaler.scale_.astype(np.float32), check_pooling(pooling))
+
+    @property
+    def feature_dim(self) -> int:
+        """The frame feature length D the head takes (before pooling)."""
+        return int(self.coef.shape[1]) // (2 if self.pooling == "mean_std" else 1)
+
+    def clip_proba(self, frames: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(C,)`` of one clip's frame features ``(T, D)``."""
+        return self.predict_proba(pool(frames, self.pooling)[None])[0]
+
+    def frame_proba(self, frames: np.ndarray) -> np.ndarray:
+        """Per-frame class probabilities ``(T, C)``: each frame pooled as a clip of one."""
+        return self.predict_proba(np.stack([pool(f[None], self.pooling) for f in frames]))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities of rows of ``x (N, D)``."""
@@ -69,13 +115,16 @@ class LinearHead:
     def save(self, path: str | os.PathLike) -> None:
         """Write the arrays to ``model.npz`` atomically."""
         write_with(path, lambda f: np.savez(f, coef=self.coef, intercept=self.intercept,
-                                            mean=self.mean, scale=self.scale))
+                                            mean=self.mean, scale=self.scale,
+                                            pooling=np.array(self.pooling)))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LinearHead:
         """Read ``model.npz`` with ``allow_pickle=False``."""
         with np.load(path, allow_pickle=False) as data:
-            return cls(data["coef"], data["intercept"], data["mean"], data["scale"])
+            pooling = str(data["pooling"]) if "pooling" in data.files else "mean"
+            return cls(data["coef"], data["intercept"], data["mean"], data["scale"],
+                       check_pooling(pooling))
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ def load_keras(path: Path):
 
 
 class LinearRuntime:
-    """The linear head: logistic regression on the clip's mean features (numpy only)."""
+    """The linear head: logistic regression on the clip's pooled features (numpy only)."""
 
     keras_model = None  # nothing to export or differentiate but its arrays
     clip_aggregator = "linear"  # the aggregator that clip_probabilities computes
@@ -67,22 +67,23 @@ class LinearRuntime:
 
     @property
     def input_dim(self) -> int:
-        """Feature length the head expects."""
-        return int(self.head.coef.shape[1])
+        """Feature length the head expects (per frame, before pooling)."""
+        return self.head.feature_dim
 
     def predict(self, videos: Sequence, batch_size: int = 64) -> list[Probabilities]:
-        """Each frame on its own (the per-frame view), and the clip's mean."""
-        return [(self.head.predict_proba(v.features),
-                 self.head.predict_proba(np.mean(v.features, 0, np.float32)[None])[0])
+        """Each frame on its own (the per-frame view), and the pooled clip."""
+        return [(self.head.frame_proba(v.features), self.head.clip_proba(v.features))
                 for v in videos]
 
     def clip_probabilities(self, f):
-        """Keras ops: softmax of the linear map of the standardised mean feature."""
+        """Keras ops: softmax of the linear map of the standardised pooled features."""
         from keras import ops
 
         h = self.head
-        return ops.softmax(ops.matmul((ops.mean(f, 0) - h.mean) / h.scale, h.coef.T)
-                           + h.intercept)
+        pooled = ops.mean(f, 0)
+        if h.pooling == "mean_std":
+            pooled = ops.concatenate([pooled, ops.std(f, 0)], 0)
+        return ops.softmax(ops.matmul((pooled - h.mean) / h.scale, h.coef.T) + h.intercept)
 
     def logit_function(self):
         """features ``(T, D)`` -> ``(1, C)`` logits, in TensorFlow."""
@@ -90,7 +91,15 @@ class LinearRuntime:
 
         coef, intercept = tf.constant(self.head.coef.T), tf.constant(self.head.intercept)
         mean, scale = tf.constant(self.head.mean), tf.constant(self.head.scale)
-        return lambda f: ((tf.reduce_mean(f, 0, keepdims=True) - mean) / scale) @ coef + intercept
+        with_std = self.head.pooling == "mean_std"
+
+        def logits(f):
+            pooled = tf.reduce_mean(f, 0, keepdims=True)
+            if with_std:
+                pooled = tf.concat([pooled, tf.math.reduce_std(f, 0, keepdims=True)], 1)
+            return ((pooled - mean) / scale) @ coef + intercept
+
+        return logits
 
 
 class _NeuralRuntime:
