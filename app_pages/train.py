@@ -80,7 +80,8 @@ def live_view(run_dir: str) -> None:
     now = launch.run_state(run_dir)
     records = runs.read_metrics(run_dir)
     config = runs.read_json(f"{run_dir}/{runs.CONFIG}") or \
-        (runs.read_json(f"{run_dir}/{launch.LAUNCH}", {}) or {}).get("config", {})
+        (runs.read_json(f"{run_dir}/{launch.LAUNCH}", {}) or {}).get("config") or \
+        (runs.read_json(f"{run_dir}/{launch.QUEUED}", {}) or {}).get("config", {})
     busy = now["state"] in ("starting", "running")
     waiting = now["state"] == "waiting"
     head, stop = st.columns([5, 1])

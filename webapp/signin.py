@@ -17,6 +17,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vidcore import settings, spaces
 from vidcore.errors import VidcoreError
+from webapp import pages
 from webapp.state import SPACE, SPACE_PICK
 
 NOBODY = ".nobody"  # the empty space of a thread that belongs to no session
@@ -49,7 +50,7 @@ def gate() -> str | None:
     spaces.set_finder(_session_space)
     if not st.user.is_logged_in:
         st.session_state.pop(SPACE, None)
-        st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
+        st.navigation(sign_in_pages(), position="hidden").run()
         st.stop()
     try:
         email = spaces.check_email(st.user.get("email"))
@@ -75,6 +76,13 @@ def _picked_space(email: str, own: Path) -> Path:
     found = {str(s["folder"]): s["email"] for s in spaces.list_spaces()}
     picked = st.session_state.get(SPACE_PICK)
     return Path(picked) if picked in found else own
+
+
+def sign_in_pages() -> list:
+    """Every page's address leads to the sign-in page (a bookmark of /predict too)."""
+    return [st.Page(sign_in_page, title=p.title, icon=p.icon, default=p.key == "home",
+                    url_path=p.key)
+            for p in pages.PAGES.values()]
 
 
 def sign_in_page() -> None:

@@ -27,18 +27,20 @@ def submit(argv: list[str]) -> str:
 
 def _cancel(job_id: str, me: str) -> None:
     try:
-        training_queue.cancel(job_id, owner=me)
+        job = training_queue.cancel(job_id, owner=me)
     except VidcoreError as err:
         st.toast(f"Could not cancel it: {err}", icon=":material/error:")
     else:
-        st.toast("Cancelled.", icon=":material/cancel:")
+        st.toast("Cancelled." if job["state"] == "cancelled" else "Stop requested: it ends "
+                 "after its current batch and keeps its best model.", icon=":material/cancel:")
 
 
 def queue_panel() -> None:
     """The queue, kept fresh: own jobs named with a Cancel button, others' only counted
     (an admin sees whose they are)."""
     st.subheader("Queue")
-    st.fragment(_queue_view, run_every=POLL_SECONDS)()
+    with st.container(key="queue-panel"):
+        st.fragment(_queue_view, run_every=POLL_SECONDS)()
 
 
 def _queue_view() -> None:
@@ -47,8 +49,10 @@ def _queue_view() -> None:
         jobs = training_queue.overview()
         me = owner()
         admin = spaces.is_admin(st.user.get("email"))
-        st.caption(f"At most {settings.max_jobs()} trainings run at once on "
-                   "this server; the others wait their turn. Predictions never wait.")
+        lanes = settings.max_jobs()
+        at_once = "One training runs" if lanes == 1 else f"At most {lanes} trainings run"
+        st.caption(f"{at_once} at once on this server; the others wait their turn. "
+                   "Predictions never wait.")
         if not jobs:
             st.caption("Nobody's training is queued right now.")
         for job in jobs:
