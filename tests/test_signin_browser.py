@@ -14,12 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests import app_world, web
+from tests import app_world, signin_web, web
 from tests.web import EXCEPTION, SHOTS, new_page, shoot, wait_idle
 from tests.workspace_clips import demo_clip
 from vidcore import runs, spaces, training_queue
@@ -32,17 +31,7 @@ ALICE, BOB, ADMIN = "alice@example.com", "bob@example.com", "admin@example.com"
 @pytest.fixture(scope="module")
 def provider():
     """The OIDC provider on a free loopback port; returns its base address."""
-    import oidc_provider_mock
-
-    with oidc_provider_mock.run_server_in_thread(port=web.free_port()) as server:
-        base = f"http://127.0.0.1:{server.server_port}"
-        for email in (ALICE, BOB, ADMIN):
-            request = urllib.request.Request(
-                f"{base}/users/{urllib.request.quote(email)}", method="PUT",
-                data=json.dumps({"email": email, "name": email.split("@")[0]}).encode(),
-                headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                assert answer.status == 204
+    with signin_web.provider([ALICE, BOB, ADMIN]) as base:
         yield base
 
 
@@ -51,14 +40,7 @@ def server(browser, provider, world, tmp_path_factory):
     """The app with sign-in on: spaces in a fresh folder, the tiny world as shared data."""
     tmp = tmp_path_factory.mktemp("signin")
     port = web.free_port()
-    secrets = tmp / "secrets.toml"
-    secrets.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-        'cookie_secret = "a-test-cookie-secret-that-is-long-enough"\n'
-        'client_id = "vidcore"\nclient_secret = "any"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n')
-    env = {"STREAMLIT_SECRETS_FILES": str(secrets), "VIDCORE_SPACES": str(tmp / "spaces"),
+    env = {**signin_web.secrets_env(tmp, port, provider), "VIDCORE_SPACES": str(tmp / "spaces"),
            "VIDCORE_DEMO_DIR": str(world.demo_dir), "VIDCORE_STORE": str(world.store),
            "VIDCORE_RUNS": str(tmp / "local-runs"), "VIDCORE_HOME": str(tmp / "local-ws"),
            "VIDCORE_ADMINS": ADMIN, "VIDCORE_MAX_JOBS": "1", "VIDCORE_DATA_ROOTS": ""}
@@ -84,13 +66,7 @@ def signed_in(browser, server, email: str):
     """A page of a fresh browser context, signed in as ``email`` through the provider."""
     page = new_page(browser, height=1000)
     try:
-        page.goto(server.url)
-        wait_idle(page)
-        page.get_by_role("button", name="Sign in").click()
-        page.locator('input[name="sub"]').fill(email)
-        page.get_by_role("button", name="Authorize").click()
-        page.get_by_text(f"Signed in as {email}").first.wait_for()
-        wait_idle(page)
+        signin_web.sign_in(page, server.url, email)
         yield page
     finally:
         page.context.close()
@@ -163,10 +139,12 @@ def _start_training(page, epochs: int, head: str = "linear") -> None:
 
 
 def _sidebar_path(page, text: str) -> str:
-    """Type a dataset path into the sidebar; the Dataset page's error (or "")."""
-    _go(page, "Dataset")
-    web.sidebar_source(page, "A folder on this machine")
+    """Type a dataset path into the sidebar on the Dataset page; its error (or "")."""
     field = page.get_by_role("textbox", name="Dataset folder or .csv file")
+    if not page.url.endswith("/dataset") or not field.count():
+        _go(page, "Dataset")
+        web.sidebar_source(page, "A folder on this machine")
+        wait_idle(page)
     field.fill(text)
     field.press("Enter")
     wait_idle(page)

@@ -139,6 +139,7 @@ def sampled_frames(path, max_shown: int = 32,
                    where: str = "change it on the Dataset page") -> None:
     """The strip of frames the sidebar's sampler takes from a video, with their times."""
     with guard("Reading the sampled frames", stop=False):
+        confine.check_readable(path, "a clip")
         sampler = current_sampler()
         thumbs = cached_thumbnails(str(path), mtime_ns(path), sampler.config())
         st.markdown(f"**Sampled frames** · {sampler_caption()} ({where})")

@@ -67,7 +67,10 @@ def _cached_upload(run_dir: str, model_mtime: int, digest: str, name: str, _data
 
 def predict_file(run_dir: str, path: str) -> dict:
     """``_predict_path`` of a dataset clip, cached per model and file version."""
+    from vidcore.spaces import confine
+
     with guard("Predicting"):
+        confine.check_readable(path, "a clip")
         return _cached_file(run_dir, model_version(run_dir), path,
                             mtime_ns(path))
 
