@@ -26,6 +26,7 @@ ALICE, BOB = "alice@example.com", "bob@example.com"
 def queue(tiny_demo, tmp_path, monkeypatch):
     """A local queue (in the runs folder) with one lane; returns the started jobs' ids."""
     monkeypatch.setenv(settings.RUNS, str(tmp_path / "runs"))
+    monkeypatch.setenv(settings.SPACES, str(tmp_path / "spaces"))  # none: the local queue
     monkeypatch.setenv(settings.DEMO_DIR, str(tiny_demo))
     monkeypatch.setenv(settings.MAX_JOBS, "1")
     monkeypatch.setenv("VIDCORE_USER_TRAININGS", "2")
@@ -106,5 +107,6 @@ def test_the_queue_survives_a_restart(queue, tiny_demo, tmp_path, monkeypatch):
     jobs = {j["id"]: j for j in training_queue.read_jobs()}
     assert jobs[a1["id"]]["state"] == "failed"
     assert queue == [a1["id"], b1["id"]]
+    assert settings.queue_dir() == tmp_path / "runs" / ".queue"
     assert (settings.queue_dir() / training_queue.STATE).is_file()
     assert not list(settings.queue_dir().glob(".queue.json.*"))  # written atomically

@@ -198,9 +198,10 @@ def user_space() -> Path | None:
 
 def queue_dir() -> Path:
     """Where the training queue keeps its state: ``queue/`` in the spaces folder while a
-    user space is in use (one queue for all users), else ``.queue/`` in the local runs
-    folder."""
-    if user_space() is not None:
+    user space is in use or once a signed-in server has made it (one queue for the whole
+    machine: ``vidcore queue ls`` there lists the server's), else ``.queue/`` in the
+    local runs folder."""
+    if user_space() is not None or (spaces_dir() / "queue").is_dir():
         return spaces_dir() / "queue"
     return local_runs_dir() / ".queue"
 
