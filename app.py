@@ -13,14 +13,16 @@ sidebar, no page config, a different menu.
 import pylibsrtp  # noqa: F401
 import streamlit as st
 
-from webapp import boundary, inference, media, pages, sidebar
+from webapp import boundary, inference, media, pages, sidebar, signin
 
 st.set_page_config(page_title="vidcore", page_icon="🎬", layout="wide")
+email = signin.gate()  # with sign-in configured: the sign-in page until signed in
 inference.warm_up()  # once per server process, in the background
 
 page = st.navigation(pages.navigation())
 media.start_players()
 with boundary.page_run():  # every run ends normally, even a page ended early (issue 28)
+    signin.sidebar_account(email)
     sidebar.sidebar(page.title)  # drawn on every page, so the dataset choice survives switches
     page.run()
 media.finish_players()  # last, once all else is drawn: the players waiting for a preview

@@ -4,7 +4,7 @@ import streamlit as st
 
 from vidcore import doctor
 from vidcore.views import tables
-from webapp import dataset_choice, pages
+from webapp import dataset_choice, pages, signin
 
 st.title(":material/movie: vidcore")
 st.write(
@@ -13,6 +13,8 @@ st.write(
     "and train a classifier on features of a pretrained image network. "
     "Then measure it on held-out clips and try it on any video of your own."
 )
+st.caption(":material/group: " + signin.mode_line(st.user.get("email") if signin.auth_on()
+                                                  else None))
 
 state = tables.home_status(*dataset_choice.index_or_error())
 cols = st.columns(4)

@@ -10,13 +10,14 @@ from vidcore.models.backbones import imagenet_weights_available, list_backbones
 from vidcore.models.heads import get_head, list_heads
 from vidcore.presets import PRESETS, cost_line, list_presets
 from vidcore.views import launch
-from webapp import dataset_choice, state
+from webapp import dataset_choice, signin, state
 from webapp.boundary import guard
-from webapp.panels import training
+from webapp.panels import queue, training
 
 LIVE_SECONDS = 1.5  # how often a running run is re-read
 SAMPLERS = ("uniform", "segments", "fps")
 START_ERROR = "train-start-error"  # why the last Start click was refused
+QUEUED = signin.auth_on()  # signed in: trainings go through the server's queue
 
 st.title("Train")
 dataset = dataset_choice.dataset_path()
@@ -79,8 +80,10 @@ def live_view(run_dir: str) -> None:
     now = launch.run_state(run_dir)
     records = runs.read_metrics(run_dir)
     config = runs.read_json(f"{run_dir}/{runs.CONFIG}") or \
-        (runs.read_json(f"{run_dir}/{launch.LAUNCH}", {}) or {}).get("config", {})
+        (runs.read_json(f"{run_dir}/{launch.LAUNCH}", {}) or {}).get("config") or \
+        (runs.read_json(f"{run_dir}/{launch.QUEUED}", {}) or {}).get("config", {})
     busy = now["state"] in ("starting", "running")
+    waiting = now["state"] == "waiting"
     head, stop = st.columns([5, 1])
     head.markdown(f"**{run_dir.rsplit('/', 1)[-1]}** · {training.state_badge(now['state'])}  \n"
                   f"{launch.describe_config(config)}")
@@ -92,7 +95,7 @@ def live_view(run_dir: str) -> None:
     training.render_run_progress(now, records, run_dir)
     seen = st.session_state.get(f"state-{run_dir}", now["state"])
     st.session_state[f"state-{run_dir}"] = now["state"]
-    if seen != now["state"] and (seen == "starting" or not busy):
+    if seen != now["state"] and (seen in ("waiting", "starting") or not (busy or waiting)):
         # The run has just got its config, or has ended: refresh the run list as well,
         # and keep watching this run once it is over.
         st.session_state[state.TRAIN_RUN] = run_dir
@@ -109,13 +112,17 @@ if argv is not None:
     st.session_state[START_ERROR] = None
     with guard("Starting the training run", stop=False):
         try:
-            st.session_state[state.TRAIN_RUN] = str(launch.start_training(argv))
+            if QUEUED:  # a shared server: every training waits its turn
+                st.session_state[state.TRAIN_RUN] = queue.submit(argv)
+            else:
+                st.session_state[state.TRAIN_RUN] = str(launch.start_training(argv))
         except VidcoreError as err:
             # The live view reruns the page when a run changes state; keep the refusal
             # on screen through that rerun.
             st.session_state[START_ERROR] = str(err)
             raise
-        st.toast("Training started.", icon=":material/rocket_launch:")
+        if not QUEUED:
+            st.toast("Training started.", icon=":material/rocket_launch:")
 elif st.session_state.get(START_ERROR):
     st.error(f"**Starting the training run failed.** {st.session_state[START_ERROR]}",
              icon=":material/error:")
@@ -123,9 +130,11 @@ elif st.session_state.get(START_ERROR):
 all_runs = runs.list_runs()
 watched = st.session_state.get(state.TRAIN_RUN) or launch.busy_run()
 watched = str(watched) if watched else None
+if QUEUED:
+    queue.queue_panel()
 if watched:
     st.subheader("Live")
-    busy = launch.run_state(watched)["state"] in ("starting", "running")
+    busy = launch.run_state(watched)["state"] in ("waiting", "starting", "running")
     with st.container(key="live"):
         st.fragment(live_view, run_every=LIVE_SECONDS if busy else None)(watched)
 

@@ -40,6 +40,7 @@ DEBUG, ICE_SERVERS, ICE_SERVERS_FILE = ("VIDCORE_DEBUG", "VIDCORE_ICE_SERVERS",
                                         "VIDCORE_ICE_SERVERS_FILE")
 DECODER = "VIDCORE_DECODER"
 ICE_EXAMPLE = '[{"urls": ["stun:stun.example.org:3478"]}]'
+SPACES, ADMINS, MAX_JOBS = "VIDCORE_SPACES", "VIDCORE_ADMINS", "VIDCORE_MAX_JOBS"
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,31 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
     Variable("VIDCORE_MAX_CLIPS", "5000", "most clips one workspace dataset may hold"),
     Variable("VIDCORE_MAX_ZIP_ENTRIES", "10000", "most entries an uploaded zip may list"),
     Variable("VIDCORE_MAX_CUT_PIECES", "500", "most pieces one cut of a long video may make"),
+    Variable(SPACES, "`spaces/` in the project folder", "with sign-in on: one folder per "
+             "user (a readable part of the e-mail plus a short hash), each holding that "
+             "user's `runs/` and `workspace/`"),
+    Variable(ADMINS, "unset: nobody", "comma-separated e-mails of the admins, who may open "
+             "everyone's space"),
+    Variable(MAX_JOBS, "half the machine's cores (at least 1)", "most queued trainings "
+             "running at once"),
+    Variable("VIDCORE_USER_DISK_MB", "5000", "with sign-in on: most disk one user's space "
+             "may take (datasets and runs), in MB"),
+    Variable("VIDCORE_USER_DATASETS", "20", "with sign-in on: most datasets one user may "
+             "have"),
+    Variable("VIDCORE_USER_CLIPS", "5000", "with sign-in on: most clips one user may hold, "
+             "all datasets together"),
+    Variable("VIDCORE_USER_UPLOADS_PER_MINUTE", "30", "with sign-in on: most uploads one "
+             "user may make in a minute"),
+    Variable("VIDCORE_USER_TRAININGS", "2", "most trainings one user may have in the "
+             "queue, waiting and running together"),
 )}
 # Workspace limits: short key -> variable (their defaults are in VARIABLES).
 LIMITS = {"file_mb": "VIDCORE_MAX_FILE_MB", "upload_mb": "VIDCORE_MAX_UPLOAD_MB",
           "clips": "VIDCORE_MAX_CLIPS", "zip_entries": "VIDCORE_MAX_ZIP_ENTRIES",
-          "cut_pieces": "VIDCORE_MAX_CUT_PIECES"}
+          "cut_pieces": "VIDCORE_MAX_CUT_PIECES", "user_disk_mb": "VIDCORE_USER_DISK_MB",
+          "user_datasets": "VIDCORE_USER_DATASETS", "user_clips": "VIDCORE_USER_CLIPS",
+          "user_uploads_per_minute": "VIDCORE_USER_UPLOADS_PER_MINUTE",
+          "user_trainings": "VIDCORE_USER_TRAININGS", "max_jobs": MAX_JOBS}
 
 
 def _get(name: str, environ: Mapping[str, str] | None = None) -> str:
@@ -128,7 +149,13 @@ def project_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """``$VIDCORE_RUNS`` or ``<project>/runs``."""
+    """``<user space>/runs`` when one is in use, else ``$VIDCORE_RUNS`` or ``<project>/runs``."""
+    space = user_space()
+    return space / "runs" if space is not None else local_runs_dir()
+
+
+def local_runs_dir() -> Path:
+    """``$VIDCORE_RUNS`` or ``<project>/runs``: the runs of the local app (no sign-in)."""
     return _folder(RUNS, project_dir() / "runs")
 
 
@@ -153,8 +180,35 @@ def demo_dir() -> Path:
 
 
 def workspace_home() -> Path:
-    """``$VIDCORE_HOME`` (made absolute) or ``<project>/workspace``."""
+    """``<user space>/workspace`` when one is in use, else ``$VIDCORE_HOME`` (made
+    absolute) or ``<project>/workspace``."""
+    space = user_space()
+    if space is not None:
+        return space / "workspace"
     return _folder(HOME, project_dir() / "workspace").absolute()
+
+
+def spaces_dir() -> Path:
+    """``$VIDCORE_SPACES`` (made absolute) or ``<project>/spaces``: the users' spaces."""
+    return _folder(SPACES, project_dir() / "spaces").absolute()
+
+
+def user_space() -> Path | None:
+    """The folder of the user space in use (``vidcore.spaces.current``), None in the
+    local app."""
+    from vidcore.spaces import current
+
+    return current.folder()
+
+
+def queue_dir() -> Path:
+    """Where the training queue keeps its state: ``queue/`` in the spaces folder while a
+    user space is in use or once a signed-in server has made it (one queue for the whole
+    machine: ``vidcore queue ls`` there lists the server's), else ``.queue/`` in the
+    local runs folder."""
+    if user_space() is not None or (spaces_dir() / "queue").is_dir():
+        return spaces_dir() / "queue"
+    return local_runs_dir() / ".queue"
 
 
 def shipped_demo_model() -> Path:
@@ -204,9 +258,29 @@ def demo_size() -> str:
 
 
 def data_roots(text: str | None = None) -> list[Path]:
-    """``$VIDCORE_DATA_ROOTS`` (or ``text``) as resolved folders; empty: any folder."""
+    """``$VIDCORE_DATA_ROOTS`` (or ``text``) as resolved folders; empty: any folder.
+
+    While a user space is in use the list is never empty: that space and the demo
+    folder come first (a signed-in user may never open "any folder").
+    """
     text = _get(DATA_ROOTS) if text is None else text
-    return [Path(p).expanduser().resolve() for p in text.split(os.pathsep) if p.strip()]
+    roots = [Path(p).expanduser().resolve() for p in text.split(os.pathsep) if p.strip()]
+    space = user_space()
+    if space is not None:
+        roots = [space.resolve(), demo_dir().resolve(), *roots]
+    return roots
+
+
+def admins() -> frozenset[str]:
+    """``$VIDCORE_ADMINS``: the admins' e-mails, lower-cased."""
+    return frozenset(e.strip().lower() for e in _get(ADMINS).split(",") if e.strip())
+
+
+def max_jobs() -> int:
+    """``$VIDCORE_MAX_JOBS``, else half the machine's cores (at least 1)."""
+    if _get(MAX_JOBS):
+        return limit("max_jobs")
+    return max(1, (os.cpu_count() or 2) // 2)
 
 
 def limit(key: str) -> int:

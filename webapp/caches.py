@@ -14,6 +14,7 @@ from vidcore.data.index import VideoIndex, load_index
 from vidcore.data.sampling import sampler_from_config
 from vidcore.data.video import read_frames
 from vidcore.models.loading import load_model
+from vidcore.spaces import confine
 from vidcore.views import tables, webio
 
 
@@ -36,6 +37,24 @@ def cached_thumbnails(path: str, mtime_ns: int, sampler_config: dict) -> dict:
     frames = read_frames(path, sampler_from_config(sampler_config))
     return {"images": webio.thumbnails(frames.images), "timestamps": frames.timestamps,
             "frame_ids": frames.frame_ids}
+
+
+def run_index(config: dict, split: int) -> VideoIndex:
+    """The index of the dataset a run was trained on, as its config describes it.
+
+    Raises:
+        InputError: signed in, the dataset (or a video it lists) lies outside the own
+            space and the shared data (a run may have come in a bundle from anywhere).
+    """
+    from vidcore import runs
+
+    path = runs.dataset_of(config)
+    confine.check_readable(path)
+    index = cached_index(path, int(split), config.get("format", "auto"),
+                         config.get("splits"), config.get("test_fraction", 0.3),
+                         config.get("split_seed", 0))
+    confine.check_index(index)
+    return index
 
 
 def mtime_ns(path) -> int:

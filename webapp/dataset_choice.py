@@ -7,6 +7,7 @@ import streamlit as st
 from vidcore.data.index import VideoIndex
 from vidcore.data.sampling import Sampler, create_sampler, describe
 from vidcore.errors import VidcoreError
+from vidcore.spaces import confine
 from vidcore.views import webio
 from webapp import pages
 from webapp.boundary import end_page, guard
@@ -48,7 +49,16 @@ def _chosen_path() -> str:
         from vidcore.workspace import store
 
         return str(store.existing(st.session_state.get(MY_DATASET) or ""))
-    return str(webio.check_dataset_path(st.session_state.get(DATASET_PATH, "")))
+    # signed in: only the own space and the shared data, whatever $VIDCORE_DATA_ROOTS says
+    return str(confine.check_readable(webio.check_dataset_path(
+        st.session_state.get(DATASET_PATH, ""))))
+
+
+def _confined_index() -> VideoIndex:
+    """The chosen dataset's index, refused when it lists a video the user may not read."""
+    index = cached_index(_chosen_path(), int(st.session_state.get(DATASET_SPLIT, 1)))
+    confine.check_index(index)  # a CSV may list any path
+    return index
 
 
 def _ask_for_a_path() -> None:
@@ -83,7 +93,7 @@ def dataset_path() -> str:
 def index_or_error() -> tuple[VideoIndex | None, str | None]:
     """The chosen dataset's index, or None and the reason (for pages that go on without it)."""
     try:
-        return cached_index(_chosen_path(), int(st.session_state.get(DATASET_SPLIT, 1))), None
+        return _confined_index(), None
     except VidcoreError as err:
         return None, str(err)
 
@@ -92,7 +102,7 @@ def current_index() -> VideoIndex:
     """The chosen dataset's index; stops the page with an explanation when it cannot load."""
     _ask_for_a_path()
     with guard("Opening the dataset"):
-        return cached_index(_chosen_path(), int(st.session_state.get(DATASET_SPLIT, 1)))
+        return _confined_index()
 
 
 def current_sampler() -> Sampler:

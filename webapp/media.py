@@ -19,9 +19,10 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vidcore.errors import VidcoreError
+from vidcore.spaces import confine
 from vidcore.views import previews
 from webapp.boundary import guard
-from webapp.caches import cached_index, cached_thumbnails, clip_label, mtime_ns
+from webapp.caches import cached_thumbnails, clip_label, mtime_ns, run_index
 from webapp.dataset_choice import current_sampler, sampler_caption
 
 PREVIEWS = previews.Previews()  # one per server process: every session shares its conversions
@@ -43,8 +44,14 @@ def show_media(data: bytes, mime: str, start_time: int = 0) -> None:
 
 
 def play_clip(path, start_time: int = 0) -> None:
-    """Play a clip once its browser preview is made; the page never waits for the transcode."""
-    _play(lambda: PREVIEWS.get(path), start_time)
+    """Play a clip once its browser preview is made; the page never waits for the transcode.
+
+    Signed in, only a clip of the own space or the shared data plays (a run's report
+    names its clips, and a run may have come in a bundle from anywhere).
+    """
+    with guard("Playing the clip", stop=False):
+        confine.check_readable(path, "a clip")
+        _play(lambda: PREVIEWS.get(path), start_time)
 
 
 def play_upload(name: str, data: bytes, start_time: int = 0) -> None:
@@ -132,6 +139,7 @@ def sampled_frames(path, max_shown: int = 32,
                    where: str = "change it on the Dataset page") -> None:
     """The strip of frames the sidebar's sampler takes from a video, with their times."""
     with guard("Reading the sampled frames", stop=False):
+        confine.check_readable(path, "a clip")
         sampler = current_sampler()
         thumbs = cached_thumbnails(str(path), mtime_ns(path), sampler.config())
         st.markdown(f"**Sampled frames** · {sampler_caption()} ({where})")
@@ -148,9 +156,7 @@ def run_dataset_root(run_dir: str, split: int):
 
     config = runs.read_json(f"{run_dir}/{runs.CONFIG}", {}) or {}
     try:
-        return cached_index(runs.dataset_of(config), int(split), config.get("format", "auto"),
-                            config.get("splits"), config.get("test_fraction", 0.3),
-                            config.get("split_seed", 0)).root
+        return run_index(config, split).root
     except VidcoreError:
         return None
 

@@ -48,3 +48,9 @@ MINE = "My datasets"  # a dataset of the workspace (vidcore.workspace), built in
 
 
 MY_DATASET = "my_dataset"  # which one (the sidebar's selectbox)
+
+
+SPACE = "vidcore_space"  # the folder of the user space this session acts in (sign-in on)
+
+
+SPACE_PICK = "vidcore_space_pick"  # an admin's pick of whose space to open

@@ -33,6 +33,9 @@ def add_parser(sub):
     parser.add_argument("--activate", action="store_true",
                         help="make the trained model the one 'vidcore predict' uses")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--queue", action="store_true",
+                        help="wait in the training queue (VIDCORE_MAX_JOBS at once) instead "
+                             "of training now; prints the job (vidcore queue queues it)")
     return parser
 
 

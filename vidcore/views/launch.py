@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 LAUNCH = "launch.json"  # written before the child starts; config.json follows from the child
 LOG = "train.log"
+QUEUED = "queued.json"  # a run folder of a job still in the queue (vidcore.training_queue)
+QUEUED_NICE = 10  # queued trainings yield the CPU to the server's predictions
 # Paths and bookkeeping that do not change what is trained.
 IGNORED_KEYS = ("store_dir", "log_every")
 
@@ -167,17 +169,35 @@ def _spawn(argv: list[str], run_dir: Path) -> subprocess.Popen:
     return spawn_cli([*argv, "--run-dir", str(run_dir)], run_dir / LOG)
 
 
-def spawn_cli(argv: list[str], log_path: Path) -> subprocess.Popen:
+def start_queued(job: dict) -> int:
+    """Start a queued job (``vidcore.training_queue``) as ``vidcore [--user OWNER] queue
+    run ID``, detached and at a lower CPU priority; return its process id.
+
+    The child trains into the job's run folder, then starts the next waiting job.
+    """
+    run_dir = Path(job["run_dir"])
+    user = ["--user", job["owner"]] if job["owner"] else []
+    proc = spawn_cli([*user, "queue", "run", job["id"]], run_dir / LOG, nice=QUEUED_NICE)
+    config = (runs.read_json(run_dir / QUEUED, {}) or {}).get("config", {})
+    runs.write_json(run_dir / LAUNCH, {"argv": job["argv"], "pid": proc.pid, "config": config,
+                                       "job": job["id"]})
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+    log.info("started queued training %s in %s (pid %d)", job["id"], run_dir, proc.pid)
+    return proc.pid
+
+
+def spawn_cli(argv: list[str], log_path: Path, nice: int = 0) -> subprocess.Popen:
     """Start ``python -m vidcore ARGV`` in its own session, output appended to ``log_path``.
 
     Its own session: it outlives the page and the server, and a Ctrl-C in the server's
-    terminal does not reach it.
+    terminal does not reach it. ``nice`` lowers its CPU priority (its threads inherit it).
     """
     cmd = [sys.executable, "-m", "vidcore", *argv]
+    niced = (lambda: os.nice(nice)) if nice else None
     with open(log_path, "wb") as log_file:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=settings.project_dir(),
+                                cwd=settings.project_dir(), preexec_fn=niced,
                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
@@ -220,12 +240,15 @@ def run_state(run_dir: str | os.PathLike) -> dict:
     """A run's status, counting a launched run whose child has not started yet as running.
 
     Returns:
-        ``runs.read_status`` output; ``{"state": "starting"}`` while the child loads, and
+        ``runs.read_status`` output; ``{"state": "waiting"}`` (or ``cancelled``) for a job
+        still in the queue, ``{"state": "starting"}`` while the child loads, and
         a ``failed`` state with the log's last line when it died before writing a status.
     """
     run_dir = Path(run_dir)
     if (run_dir / runs.STATUS).is_file():
         return runs.read_status(run_dir)
+    if (run_dir / QUEUED).is_file() and not (run_dir / LAUNCH).is_file():
+        return {"state": (runs.read_json(run_dir / QUEUED, {}) or {}).get("state", "waiting")}
     launch = runs.read_json(run_dir / LAUNCH, {}) or {}
     if runs.pid_alive(launch.get("pid")):
         return {"state": "starting"}

@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from vidcore.data.splits import check_honest_split
 from vidcore.errors import InputError
+from vidcore.spaces import quotas
 from vidcore.workspace import store
 from vidcore.workspace.archive import export_zip, manifest_in_zip, name_from_zip
 from vidcore.workspace.config import check_class_name, check_dataset_name, home, limits
@@ -89,6 +90,7 @@ def add_clips(name: str, class_name: str, files: list[tuple[str, Source]],
     """
     root = store.existing(name)
     class_name = check_class_name(class_name)
+    quotas.note_upload()
     batch_id = uuid.uuid4().hex if one_recording else None
     with store.staging(root) as folder:
         batch = Batch()
@@ -108,6 +110,8 @@ def add_zip(name: str, zip_name: str, data: Source, one_recording: bool = False,
         restore: read an exported dataset's manifest from the zip (display names, groups).
     """
     root = store.existing(name)
+    if not restore:  # a restore counted as its import's upload
+        quotas.note_upload()
     batch_id = uuid.uuid4().hex if one_recording else None
     stream = data if not isinstance(data, bytes) else io.BytesIO(data)
     with open_zip(stream) as archive, store.staging(root) as folder:
@@ -127,6 +131,7 @@ def import_zip(zip_name: str, data: Source, name: str | None = None) -> dict:
     A new name creates the dataset (removed again if nothing could be imported); an
     existing one receives the clips. Without ``name`` the zip's top folder names it.
     """
+    quotas.note_upload()
     stream = data if not isinstance(data, bytes) else io.BytesIO(data)
     with open_zip(stream) as archive:
         name = check_dataset_name(name or name_from_zip(archive, zip_name))
@@ -156,6 +161,7 @@ def cut_and_add(name: str, class_name: str, file_name: str, data: Source, second
     """
     root = store.existing(name)
     class_name = check_class_name(class_name)
+    quotas.note_upload()
     with store.staging(root) as folder:
         source = Batch()
         _stage(source, folder, str(file_name), data, class_name, "upload", None)

@@ -33,6 +33,7 @@ from pathlib import Path
 from vidcore.atomic import write_with
 from vidcore.data.video import is_video_file
 from vidcore.errors import InputError
+from vidcore.spaces import quotas
 from vidcore.workspace.config import (
     MANIFEST,
     check_class_name,
@@ -254,6 +255,8 @@ def create(name: str) -> Path:
     root = dataset_dir(name)
     home().mkdir(parents=True, exist_ok=True)
     with locked(home()):
+        quotas.check_new_dataset(len(list_names()))
+        quotas.check_disk()
         if root.exists():
             raise InputError(f"a dataset named {name!r} exists already ({root}); choose another "
                              "name, or add clips to it")
@@ -313,6 +316,8 @@ def place(name: str, class_name: str | None, incoming: list[Incoming]) -> list[d
     with locked(root):
         _clear_stale_staging(root)
         data = read_manifest(root)
+        quotas.check_clips(_clips_held(), len(incoming))
+        quotas.check_disk()  # the staged clips lie in the space already: they count
         room = limits().clips - len(data["clips"])
         if len(incoming) > room:
             raise InputError(f"dataset {name!r} holds {len(data['clips'])} clips and may hold "
@@ -327,6 +332,11 @@ def place(name: str, class_name: str | None, incoming: list[Incoming]) -> list[d
                 path.unlink(missing_ok=True)
             raise
     return entries
+
+
+def _clips_held() -> int:
+    """Clips in all the datasets of the workspace (the per-user limit counts them)."""
+    return sum(len(read_manifest(home() / n)["clips"]) for n in list_names())
 
 
 def _place_all(root, data, class_name, incoming, moved) -> list[dict]:

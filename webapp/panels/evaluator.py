@@ -73,19 +73,13 @@ def calibration(data: dict) -> None:
     st.plotly_chart(figures.reliability_figure(data["calibration"]), key="reliability")
 
 
-def _run_index(config: dict, split: int):
-    return caches.cached_index(runs.dataset_of(config), int(split), config.get("format", "auto"),
-                               config.get("splits"), config.get("test_fraction", 0.3),
-                               config.get("split_seed", 0))
-
-
 def test_map(run_dir: str, data: dict) -> None:
     """The dataset's map in the run's features, its test clips marked right or wrong."""
     st.subheader("The test clips on the dataset map")
     config = runs.read_json(Path(run_dir) / runs.CONFIG, {}) or {}
     report = caches.cached_report(run_dir, caches.mtime_ns(Path(run_dir) / runs.REPORT))
     with guard("Finding the dataset's map", stop=False):
-        index = _run_index(config, report["split"])
+        index = caches.run_index(config, report["split"])
         spec = FeatureSpec.from_dict(config)
         state = map_jobs.job_state(map_jobs.job_folder(index, spec))
         if state["state"] != "done":

@@ -56,6 +56,10 @@ def upload() -> None:
         st.success(f"Added {data.name} as run {done[1]}.", icon=":material/check_circle:")
         return
     with guard("Importing the bundle", stop=False):
+        from vidcore.spaces import quotas
+
+        quotas.note_upload()  # signed in: the per-user limits hold for bundles too
+        quotas.check_disk(data.size)
         run_dir = export.import_bundle_bytes(data.getvalue(), data.name)
         st.session_state["bundle-imported"] = (data.file_id, run_dir.name)
         st.session_state[state.WANTED_RUN] = str(run_dir)

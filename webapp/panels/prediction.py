@@ -14,6 +14,8 @@ from webapp.boundary import guard
 from webapp.caches import cached_model, mtime_ns
 from webapp.inference import LANE, first_use_done
 
+COUNTED = "predict-uploads-counted"  # uploads already counted against the per-user limit
+
 CLASS_LIST_MAX = 12  # longer class lists go into an expander
 
 
@@ -65,7 +67,10 @@ def _cached_upload(run_dir: str, model_mtime: int, digest: str, name: str, _data
 
 def predict_file(run_dir: str, path: str) -> dict:
     """``_predict_path`` of a dataset clip, cached per model and file version."""
+    from vidcore.spaces import confine
+
     with guard("Predicting"):
+        confine.check_readable(path, "a clip")
         return _cached_file(run_dir, model_version(run_dir), path,
                             mtime_ns(path))
 
@@ -74,6 +79,17 @@ def predict_upload(run_dir: str, name: str, data: bytes) -> dict:
     """``_predict_path`` of uploaded bytes (saved privately, deleted after), cached by content."""
     import hashlib
 
+    digest = hashlib.sha256(data).hexdigest()
     with guard("Reading the uploaded video", hint=UPLOAD_HINT):
-        return _cached_upload(run_dir, model_version(run_dir),
-                              hashlib.sha256(data).hexdigest(), name, data)
+        _count_upload(digest)
+        return _cached_upload(run_dir, model_version(run_dir), digest, name, data)
+
+
+def _count_upload(digest: str) -> None:
+    """Count a new upload once against the per-user limit (signed in), not every rerun."""
+    from vidcore.spaces import quotas
+
+    seen = st.session_state.setdefault(COUNTED, set())
+    if digest not in seen:
+        quotas.note_upload()
+        seen.add(digest)

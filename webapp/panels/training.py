@@ -10,6 +10,8 @@ from webapp import pages
 from webapp.state import TRAIN_RUN, WANTED_RUN
 
 STATE_BADGES = {
+    "waiting": ":violet-badge[:material/schedule: waiting in the queue]",
+    "cancelled": ":gray-badge[:material/cancel: cancelled]",
     "starting": ":blue-badge[:material/hourglass_top: starting]",
     "running": ":blue-badge[:material/autorenew: running]",
     "finished": ":green-badge[:material/check: finished]",
