@@ -25,19 +25,13 @@ from tests.videos import (  # noqa: F401 - re-exported: some test files import t
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The files that take longest, longest first (per-file totals of a full run, 2 workers,
-# AMD EPYC avx2, 3 Dec 2026): with ``--dist loadfile`` a worker takes the next file when
-# it is free, so starting with the long ones keeps both busy to the end instead of one
-# finishing a long file alone (longest-first scheduling). A file missing here runs after
-# them; the browser files that start a server of their own are listed so that none of
-# them is left to the end.
-LONGEST_FIRST = ("test_lite_family", "test_browser", "test_app", "test_ray", "test_run_disk",
-                 "test_engines", "test_datasets_browser", "test_features", "test_presets_accurate",
-                 "test_crash", "test_explain", "test_train", "test_app_explain",
-                 "test_dataset_map_videos", "test_bad_input", "test_flip_tta", "test_predict",
-                 "test_demo_model", "test_backbones", "test_small_data", "test_live_browser",
-                 "test_browser_scale", "test_concurrency", "test_stream", "test_datasets_app",
-                 "test_export", "test_first_run", "test_dataset_map_browser", "test_demo",
-                 "test_evaluate_scale", "test_folding")
+# AMD EPYC avx2): with ``--dist loadfile`` a worker takes the next file when it is free,
+# so starting with the long ones keeps both busy to the end instead of one finishing a
+# long file alone (longest-first scheduling). A file missing here runs after them.
+LONGEST_FIRST = ("test_browser", "test_run_disk", "test_presets_accurate", "test_lite_family",
+                 "test_app", "test_engines", "test_ray", "test_train", "test_predict",
+                 "test_datasets_browser", "test_export", "test_explain", "test_demo",
+                 "test_features", "test_demo_model", "test_crash", "test_stream")
 
 
 def pytest_collection_modifyitems(config, items):
