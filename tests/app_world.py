@@ -74,6 +74,19 @@ def tiny_demo(shared: Path) -> Path:
         return ensure_demo_dataset(shared / "tiny-demo", size="tiny").parent
 
 
+def demo_subset(source: Path, out: Path, classes: int | None = None,
+                recordings: int = 4) -> Path:
+    """A folder-per-class dataset in ``out``: the first ``recordings`` one-clip recordings
+    of the first ``classes`` classes (all when None) of the demo dataset ``source``
+    (links, not copies). For tests whose checks need a few clips, not all of them:
+    decoding and features cost per clip."""
+    for folder in sorted(p for p in source.iterdir() if p.is_dir())[:classes]:
+        (out / folder.name).mkdir(parents=True)
+        for clip in sorted(folder.glob("*.avi"))[:recordings]:
+            (out / folder.name / clip.name).symlink_to(clip)
+    return out
+
+
 def tiny_world(shared: Path) -> World:
     """The world under ``shared``, built by the first caller (about 15 s on a quiet
     2-core machine: the tiny demo, then 2 epochs of training)."""

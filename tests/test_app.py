@@ -128,7 +128,7 @@ def test_train_starts_in_the_background_and_refuses_a_duplicate(app, runs_dir, w
     deadline = time.monotonic() + 240
     while launch.run_state(started[0])["state"] in ("starting", "running"):
         assert time.monotonic() < deadline, launch.log_tail(started[0])
-        time.sleep(1)
+        time.sleep(0.2)
     assert launch.run_state(started[0])["state"] == "finished", launch.log_tail(started[0])
     app.run()  # the watched run is over: curves and the outcome are shown
     assert app.get("plotly_chart")
@@ -238,7 +238,7 @@ def test_stop_ends_a_run_even_while_it_starts(app, runs_dir):
     deadline = time.monotonic() + 240
     while launch.run_state(run_dir)["state"] in ("starting", "running"):
         assert time.monotonic() < deadline, launch.log_tail(run_dir)
-        time.sleep(1)
+        time.sleep(0.2)
     assert launch.run_state(run_dir)["state"] == "stopped", launch.log_tail(run_dir)
 
 

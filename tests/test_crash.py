@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
+from tests import app_world
 from vidcore import runs
-from vidcore.data.demo import generate_demo_dataset
 from vidcore.doctor import doctor
 from vidcore.features import VideoFeatures, entry_files
 from vidcore.predict import load_model
@@ -19,9 +19,14 @@ from vidcore.predict import load_model
 pytestmark = pytest.mark.slow
 
 
+CLIPS = 40  # 4 recordings of each of the 10 classes: enough to be killed midway
+
+
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return generate_demo_dataset(tmp_path_factory.mktemp("tiny"), size="tiny")
+def tiny(tiny_demo, tmp_path_factory):
+    """Four recordings a class of the session's tiny demo (links: read only here)."""
+    return app_world.demo_subset(tiny_demo / "UCF-101", tmp_path_factory.mktemp("tiny"),
+                                 recordings=CLIPS // 10)
 
 
 def start(*args):
@@ -50,15 +55,15 @@ def test_kill_during_extraction_then_resume(tiny, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     kept = len(entries(store))
-    assert 5 <= kept < 100
+    assert 5 <= kept < CLIPS
     report = doctor(store, tmp_path / "runs")
     assert report.damaged_entries == []  # every entry on disk is whole
     resumed = subprocess.run([sys.executable, "-m", "vidcore", *map(str, args), "--json"],
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-500:]
     summary = json.loads(resumed.stdout)
-    assert summary["cached"] == kept and summary["computed"] == 100 - kept
-    assert len(entries(store)) == 100 and doctor(store, tmp_path / "runs").damaged_entries == []
+    assert summary["cached"] == kept and summary["computed"] == CLIPS - kept
+    assert len(entries(store)) == CLIPS and doctor(store, tmp_path / "runs").damaged_entries == []
 
 
 def test_kill_during_training_keeps_the_best_checkpoint(tiny, tmp_path):

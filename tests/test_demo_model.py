@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from vidcore.data.demo import generate_demo_dataset
 from vidcore.evaluate import evaluate
 from vidcore.runs import DEMO_MODEL_DIR
 
@@ -16,8 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    root = generate_demo_dataset(tmp_path_factory.mktemp("tiny"), size="tiny")
+def report(tiny_demo, tmp_path_factory):
+    root = tiny_demo / "UCF-101"
     store = tmp_path_factory.mktemp("store")
     return evaluate(DEMO_MODEL_DIR, dataset=root, store_dir=store, save=False)
 

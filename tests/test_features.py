@@ -13,6 +13,7 @@ from vidcore.data.sampling import UniformSampler
 from vidcore.features import (
     FeatureSpec,
     FeatureStore,
+    backbone_runner,
     extract,
     load_features,
     store_usage,
@@ -25,9 +26,11 @@ SPEC = FeatureSpec("efficientnet_lite0", None, UniformSampler(4))
 
 @pytest.fixture(scope="module")
 def model():
+    """One compiled runner for the module: handed a bare Keras model, every extract or
+    video_features call would fold it and trace its graph again (seconds each)."""
     from vidcore.models.backbones import create_backbone
 
-    return create_backbone(SPEC.backbone, weights=None)
+    return backbone_runner(SPEC, create_backbone(SPEC.backbone, weights=None))
 
 
 @pytest.fixture

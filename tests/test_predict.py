@@ -85,11 +85,9 @@ def test_cli_stop_writes_the_request(synthetic_runs, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_end_to_end_on_the_tiny_demo_dataset(tmp_path, monkeypatch, capsys):
+def test_end_to_end_on_the_tiny_demo_dataset(tiny_demo, tmp_path, monkeypatch, capsys):
     """Real decoding, backbone (random weights: fast, no files), store, train, evaluate, predict."""
-    from vidcore.data.demo import ensure_demo_dataset
-
-    root = ensure_demo_dataset(tmp_path / "demo", size="tiny")
+    root = tiny_demo / "UCF-101"
     monkeypatch.setenv("VIDCORE_RUNS", str(tmp_path / "runs"))
     run = tmp_path / "run"
     assert main(["train", str(root), "--weights", "none", "--frames", "3", "--epochs", "2",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from tests import app_world
 from vidcore import runs
 from vidcore.cli import main
 from vidcore.presets import cost_line, get_preset, list_presets, measured, preset_config
@@ -19,17 +20,6 @@ def test_accurate_preset_values(tmp_path):
     assert values["sampler"].config() == {"name": "uniform", "frames": 16} and config.flip
 
 
-def small_folder_dataset(source, out, classes=3, recordings=4):
-    """A folder-per-class dataset of ``recordings`` one-clip recordings of the first
-    ``classes`` classes of ``source`` (links, not copies): Lite2 at 260 px on 32 frames a
-    clip costs seconds per clip on 2 cores, so the preset's test feeds it few clips."""
-    for folder in sorted(p for p in source.iterdir() if p.is_dir())[:classes]:
-        (out / folder.name).mkdir(parents=True)
-        for clip in sorted(folder.glob("*.avi"))[:recordings]:
-            (out / folder.name / clip.name).symlink_to(clip)
-    return out
-
-
 def test_cli_train_accurate_then_predict(world, tmp_path, capsys, monkeypatch):
     """Train on 16 frames a clip and their mirrors through Lite2 (random weights: fast),
     then predict a clip: frames are resized to Lite2's 260 px in extraction and prediction."""
@@ -38,7 +28,8 @@ def test_cli_train_accurate_then_predict(world, tmp_path, capsys, monkeypatch):
     # minute and more here); test_lite_family checks Lite2 on LiteRT.
     monkeypatch.setenv("VIDCORE_ENGINE", "keras")
     run = tmp_path / "run"
-    dataset = small_folder_dataset(world.dataset, tmp_path / "data")
+    # Lite2 at 260 px on 32 frames a clip costs seconds per clip on 2 cores: few clips.
+    dataset = app_world.demo_subset(world.dataset, tmp_path / "data", classes=3)
     code = main(["train", str(dataset), "--preset", "accurate", "--weights", "none",
                  "--epochs", "2", "--val-fraction", "0.34", "--run-dir", str(run),
                  "--store", str(tmp_path / "store"), "--evaluate"])

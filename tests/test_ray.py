@@ -23,13 +23,12 @@ BACKBONE = "efficientnet_lite0"
 
 
 @pytest.fixture(scope="module")
-def videos(tmp_path_factory):
-    """12 tiny demo videos from all 10 classes, and one corrupt file."""
-    from vidcore.data.demo import generate_demo_dataset
-
-    root = generate_demo_dataset(tmp_path_factory.mktemp("demo"), size="tiny")
+def videos(tiny_demo, tmp_path_factory):
+    """12 tiny demo videos from all 10 classes (the session's, read only), and one
+    corrupt file beside them in a folder of this module's."""
+    root = tiny_demo / "UCF-101"
     paths = sorted(root.glob("*/*.avi"))[::9][:12]
-    bad = root / "Broken" / "v_Broken_g01_c01.avi"
+    bad = tmp_path_factory.mktemp("broken") / "Broken" / "v_Broken_g01_c01.avi"
     bad.parent.mkdir()
     bad.write_bytes(b"not a video at all" * 100)
     return root, paths, bad
