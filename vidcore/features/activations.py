@@ -98,19 +98,29 @@ class ActivationStore(FeatureStore):
 
 
 class BottomRunner(_Backbone):
-    """The frozen bottom of a Lite backbone on Keras float32 (batch norms folded): uint8
-    frames ``(B, S, S, 3)`` in, ``(B, V, H, W, C)`` maps out (one per view)."""
+    """The frozen bottom of a Lite backbone in float32, batch norms folded: uint8 frames
+    ``(B, S, S, 3)`` in, ``(B, V, H, W, C)`` maps out (one per view). It runs on LiteRT
+    where the whole backbone does here (the engines' remembered choice; the bottom is
+    converted once, guarded like the backbone, and cached), else on Keras."""
 
     def __init__(self, spec: ActivationSpec, bottom=None):
         self._bottom = bottom
         super().__init__(spec, lazy=True)
 
     def _build(self) -> None:
+        from vidcore.errors import WeightsError
         from vidcore.models.runners import KerasRunner
 
-        self._run = KerasRunner(self._bottom if self._bottom is not None else
-                                build_bottom(self.spec), self.size, True, "float32")
-        self.engine, self.precision = "keras", "float32"
+        bottom = self._bottom if self._bottom is not None else build_bottom(self.spec)
+        whole = FeatureSpec(self.spec.backbone, self.spec.weights, self.spec.sampler)
+        if whole.weights is not None and whole.engine_choice(measure=False).engine == "litert":
+            try:
+                self._run, self.engine = _litert_bottom(self.spec, bottom, self.size), "litert"
+            except WeightsError as err:
+                log.warning("the bottom runs on Keras: %s", err)
+        if self._run is None:
+            self._run, self.engine = KerasRunner(bottom, self.size, True, "float32"), "keras"
+        self.precision = "float32"
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         if self._run is None:
@@ -119,6 +129,20 @@ class BottomRunner(_Backbone):
         if self.spec.flip:
             views.append(self._run(np.ascontiguousarray(np.asarray(batch)[:, :, ::-1])))
         return np.stack(views, axis=1)
+
+
+def _litert_bottom(spec: ActivationSpec, bottom, size: int):
+    """A LiteRT runner of the bottom, converted (and guarded) on first use."""
+    from vidcore import settings
+    from vidcore.models import litert_cache
+    from vidcore.models.backbones import weights_fingerprint
+    from vidcore.models.runners import LiteRTRunner
+
+    weights_id = weights_fingerprint(spec.backbone, spec.weights)
+    path = settings.engines_dir() / f"{spec.backbone}__{weights_id}__cut{spec.cut}__f32.tflite"
+    if litert_cache.cached_conversion(path, weights_id) is None:
+        litert_cache.convert(bottom, path, weights_id, size)
+    return LiteRTRunner(path)
 
 
 def build_bottom(spec: ActivationSpec):
