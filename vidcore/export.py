@@ -11,7 +11,8 @@ Formats of ``export(run_dir, fmt, out)``:
 * ``tflite`` / ``savedmodel``: one self-contained model, backbone inside (float32, batch
   norms folded), from raw uint8 frames ``[K, 224, 224, 3]`` to the head's own clip
   probabilities ``[C]`` (a per-frame head: the mean of its frame probabilities, the
-  ``mean`` aggregator). ``savedmodel`` is a zip of the SavedModel folder. A program
+  ``mean`` aggregator), temperature-scaled where the run has a fitted temperature.
+  ``savedmodel`` is a zip of the SavedModel folder. A program
   needs only the sampler rule (in the model card) and this file.
 
 Import trusts nothing: entries must be flat names from a fixed list (no folders, no
@@ -134,7 +135,9 @@ def _portable_report(report: dict) -> dict:
 
 def frames_model(run_dir: str | os.PathLike, frames: int | None = None):
     """A Keras model from uint8 frames ``[K, 224, 224, 3]`` to the clip probabilities
-    ``[C]``: the float32 backbone with folded batch norms, the feature scaling, the head.
+    ``[C]``: the float32 backbone with folded batch norms, the feature scaling, the head,
+    and the run's temperature (``calibration.json``), so that an export's confidence is
+    the calibrated one predict shows.
 
     Args:
         run_dir: the run.
@@ -153,7 +156,26 @@ def frames_model(run_dir: str | os.PathLike, frames: int | None = None):
     frames = frames or spec.sampler.config().get("frames")
     inputs = keras.Input((size, size, 3), batch_size=frames, dtype="uint8", name="frames")
     feats = backbone(keras.ops.cast(inputs, "float32"))
-    return keras.Model(inputs, model.runtime.clip_probabilities(feats), name="vidcore_clip")
+    probs = _tempered(model.runtime.clip_probabilities(feats), _export_temperature(model))
+    return keras.Model(inputs, probs, name="vidcore_clip")
+
+
+def _export_temperature(model) -> float:
+    """The run's fitted temperature for the aggregator an export computes (1: none)."""
+    from vidcore.calibration import load_calibration, temperature_of
+
+    return temperature_of(load_calibration(model.run_dir), model.runtime.clip_aggregator)
+
+
+def _tempered(probs, temperature: float):
+    """Keras ops: ``softmax(log p / T)``, the calibrated probabilities predict shows."""
+    from keras import ops
+
+    from vidcore.calibration import EPS
+
+    if temperature == 1.0:
+        return probs
+    return ops.softmax(ops.log(ops.maximum(probs, EPS)) / temperature)
 
 
 def tflite_bytes(run_dir: str | os.PathLike) -> bytes:

@@ -84,7 +84,8 @@ def model_card(config: dict, classes: list[str], report: dict | None, status: di
              f"- backbone: `{config.get('backbone')}`, weights `{config.get('weights')}`",
              f"- TFLite / SavedModel exports: uint8 frames `[K, {size}, {size}, 3]` in, the clip's "
              f"probabilities `[{len(classes)}]` out, in the class order above "
-             f"({_export_output(config.get('head'))})", "",
+             f"({_export_output(config.get('head'))}; temperature-scaled when the run "
+             "has a calibration.json, as vidcore shows them)", "",
              "## Metrics (test split)", ""]
     lines += _metrics(report)
     lines += ["", "## Limits", "",

@@ -8,7 +8,7 @@ Every runtime answers the same four things, so nothing above it branches on the 
   numpy;
 * ``clip_probabilities(f)``: Keras ops from features ``[K, D]`` to the head's own clip
   probabilities ``[C]`` (a per-frame head: the mean of its frame probabilities), for
-  self-contained exports;
+  self-contained exports; ``clip_aggregator`` names the aggregator it computes;
 * ``logit_function()``: a differentiable function from features ``(T, D)`` to the logits
   of the head's own answer (``(T, C)`` per frame, ``(1, C)`` per clip), for Grad-CAM.
 
@@ -55,6 +55,7 @@ class LinearRuntime:
     """The linear head: logistic regression on the clip's mean features (numpy only)."""
 
     keras_model = None  # nothing to export or differentiate but its arrays
+    clip_aggregator = "linear"  # the aggregator that clip_probabilities computes
 
     def __init__(self, head: LinearHead):
         self.head = head
@@ -156,6 +157,7 @@ class FrameRuntime(_NeuralRuntime):
     """``frame_mlp``: each frame through the MLP; the clip answer is left to aggregators."""
 
     kind, clip_layer = "frame", "probs"
+    clip_aggregator = "mean"
 
     def predict(self, videos: Sequence, batch_size: int = 64) -> list[Probabilities]:
         """Frame probabilities of every video (all frames in bounded chunks)."""
@@ -181,6 +183,7 @@ class TemporalRuntime(_NeuralRuntime):
     """``temporal_conv``: padded, masked batches of ordered clips; clip and frame outputs."""
 
     kind, clip_layer = "temporal", "clip"
+    clip_aggregator = "temporal"
 
     def predict(self, videos: Sequence, batch_size: int = 64) -> list[Probabilities]:
         """Clip and frame probabilities, ``batch_size`` clips per call."""
