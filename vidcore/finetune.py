@@ -168,52 +168,50 @@ def _augmented(maps, frames: int, rng: np.random.Generator) -> np.ndarray:
 # ---------------------------------------------------------------- the run
 
 
-def fine_tuned_data(config, run_dir: Path, monitor):
+def fine_tuned_data(config, run_dir: Path, monitor, paths: list, make_data):
     """Fine-tune the run's backbone top and return the fine-tuned features.
 
     Args:
         config: the run's ``TrainConfig`` (``finetune_stages`` > 0).
         run_dir: the run directory (``backbone.weights.h5`` is written there).
         monitor: the run's ``vidcore.train.Monitor``.
+        paths: the training then validation videos.
+        make_data: ``make_data(xs, summary, pack)``: the run's ``TrainData`` of the
+            clips whose ``xs`` are not None (``vidcore.train.checked_data`` on the
+            records of ``paths``; passed in, so this module does not import training).
 
     Returns:
         ``(TrainData of fine-tuned features, fit fields)``: ``stopped``,
-        ``early_stopped``, ``epochs_run``, ``best_epoch`` and a ``finetune`` summary.
+        ``early_stopped``, ``epochs_run``, ``best_epoch`` and a ``finetune`` summary;
+        ``(None, {})`` when a stop request arrived before training began.
 
     Raises:
-        vidcore.train._Stopped: a stop request arrived before training began.
         DatasetError: no training clip could be read.
     """
     import keras
 
-    from vidcore import train
     from vidcore.models.backbones import create_backbone
     from vidcore.models.lite_cut import bottom_model, cut_block, top_model
 
     keras.utils.set_random_seed(config.seed)
-    index, train_recs, val_recs = train.split_records(config)
-    records = train_recs + val_recs
     spec = activation_spec(config.feature_spec(), cut_block(config.backbone,
                                                              config.finetune_stages))
     backbone = create_backbone(config.backbone, config.weights)
     start = time.perf_counter()
-    paths = [index.path_of(r) for r in records]
     summary = cache_activations(paths, spec, config.store_dir, monitor.extract_progress,
                                 monitor.should_stop, bottom_model(backbone, spec.cut))
     if monitor.should_stop():
-        raise train._Stopped
-    maps = load_activations(paths, spec, config.store_dir)
-    data = train.checked_data(index.classes, records, len(train_recs), maps, summary,
-                              pack=False)
+        return None, {}
+    data = make_data(load_activations(paths, spec, config.store_dir), summary, False)
     cache_seconds = time.perf_counter() - start
     trainer = TopTrainer(top_model(backbone, spec.cut), len(data.classes),
                          config.learning_rate, config.seed)
     fit = _train_top(trainer, data, config, run_dir, monitor)
     run_backbone.save(backbone, trainer.top, run_dir)
     _prepare_engine(config, run_dir)
-    tuned = train.TrainData(data.classes, [_f16(trainer.clip_features(m)) for m in data.train_x],
-                            data.train_y, [_f16(trainer.clip_features(m)) for m in data.val_x],
-                            data.val_y, data.failed, data.extraction)
+    tuned = type(data)(data.classes, [_f16(trainer.clip_features(m)) for m in data.train_x],
+                       data.train_y, [_f16(trainer.clip_features(m)) for m in data.val_x],
+                       data.val_y, data.failed, data.extraction)
     fit["finetune"] = {**fit.pop("summary"), "cache": _cache_summary(spec, summary),
                        "cache_seconds": round(cache_seconds, 2)}
     return tuned, fit

@@ -402,9 +402,7 @@ def _run(config: TrainConfig, run_dir: Path, monitor: Monitor, start: float,
     tuned = {}
     try:
         if config.finetune_stages:
-            from vidcore import finetune
-
-            data, tuned = finetune.fine_tuned_data(config, run_dir, monitor)
+            data, tuned = _fine_tuned(config, run_dir, monitor)
         else:
             data = load_train_data(config, monitor)
     except _Stopped:
@@ -422,6 +420,23 @@ def _run(config: TrainConfig, run_dir: Path, monitor: Monitor, start: float,
     result.seconds = runs.elapsed_since(start)
     runs.write_status(run_dir, result.state, **_status_fields(result, fit))
     return result
+
+
+def _fine_tuned(config: TrainConfig, run_dir: Path, monitor: Monitor):
+    """The fine-tuned features of the clips (``vidcore.finetune``) and its fit fields."""
+    from vidcore import finetune
+
+    index, train_recs, val_recs = split_records(config)
+    records = train_recs + val_recs
+
+    def make_data(xs, summary, pack):
+        return checked_data(index.classes, records, len(train_recs), xs, summary, pack)
+
+    data, fit = finetune.fine_tuned_data(config, run_dir, monitor,
+                                         [index.path_of(r) for r in records], make_data)
+    if data is None:
+        raise _Stopped
+    return data, fit
 
 
 def _fit_trust(run_dir: Path, data: TrainData, monitor: Monitor) -> None:
