@@ -1,14 +1,18 @@
 """Fine-tuning the top of the backbone (``vidcore.finetune``) on OpenCV-written clips.
 
-One fine-tuned run (Lite0 from ImageNet, 2 frames a clip, 2 epochs) is shared by
-the file: its backbone changes where it was trained and nowhere else, the training
-loss falls, the run predicts, explains and exports through its own backbone, its
-bundle carries that backbone and imports, a second run reuses the activation cache,
-and a run killed while fine-tuning reads as failed with nothing half-written.
+One fine-tuned run (Lite0 from ImageNet, its last stage, 2 frames a clip, 2 epochs on
+6 clips) and its answer on a test clip are shared by the file: its backbone changes
+where it was trained and nowhere else, the training loss falls, the run predicts,
+explains and exports through its own backbone (the Keras model TFLite and SavedModel
+are converted from, ``export.frames_model``: tests/test_export.py checks that the
+conversions equal it), its bundle carries that backbone and imports, a second run
+reuses the activation cache (computes nothing), and that run, killed in its first
+fine-tuning step, reads as failed with nothing half-written.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -24,8 +28,6 @@ from vidcore.data.video import resize_frame
 from vidcore.features.activations import ActivationStore, activation_spec, load_activations
 from vidcore.models import run_backbone
 from vidcore.train import TrainConfig, train
-
-pytestmark = pytest.mark.slow
 
 COLOURS = {"red": (40, 40, 220), "blue": (220, 40, 40)}
 
@@ -68,19 +70,37 @@ def config_of(dataset, **values) -> TrainConfig:
         **values})
 
 
-@pytest.fixture(scope="module")
-def tuned(dataset, tmp_path_factory):
-    """The shared fine-tuned run (Keras engine: nothing converted for LiteRT)."""
+@pytest.fixture(scope="module", autouse=True)
+def keras_engine():
+    """Keras in float32 (nothing converted for LiteRT, no engine measured), for the
+    shared run and every test."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VIDCORE_ENGINE", "keras")
-        result = train(config_of(dataset), tmp_path_factory.mktemp("ft-runs") / "run")
+        mp.setenv("VIDCORE_PRECISION", "float32")
+        yield
+
+
+@pytest.fixture(scope="module")
+def tuned(dataset, tmp_path_factory):
+    """The shared fine-tuned run."""
+    result = train(config_of(dataset), tmp_path_factory.mktemp("ft-runs") / "run")
     assert result.state == "finished"
     return result
 
 
-@pytest.fixture(autouse=True)
-def keras_engine(monkeypatch):
-    monkeypatch.setenv("VIDCORE_ENGINE", "keras")
+@pytest.fixture(scope="module")
+def model(tuned):
+    from vidcore.predict import load_model
+
+    return load_model(tuned.run_dir)
+
+
+@pytest.fixture(scope="module")
+def answer(model, dataset):
+    """The run's prediction on a test clip, the frames it read and their features."""
+    from vidcore.predict import predict_with_frames
+
+    return predict_with_frames(model, dataset / "red" / "v_red_g01_c03.avi")
 
 
 def test_fine_tuning_changes_only_the_trained_stage(tuned):
@@ -104,16 +124,16 @@ def test_fine_tuning_changes_only_the_trained_stage(tuned):
 
 def test_a_training_step_lowers_the_training_loss(tuned, dataset):
     from vidcore import finetune
-    from vidcore.models.backbones import create_backbone
-    from vidcore.models.lite_cut import top_model
+    from vidcore.models.efficientnet_lite import build_lite_top
 
     config = config_of(dataset)
     spec = activation_spec(config.feature_spec(), 15)
     paths = sorted(dataset.glob("*/*_c0[012].avi"))
     clips = finetune.Clips(load_activations(paths, spec, config.store_dir),
                            np.array([0 if "red" in p.name else 1 for p in paths]))
-    # The classifier starts at zero (loss log 2), not at the frozen optimum.
-    trainer = finetune.TopTrainer(top_model(create_backbone("efficientnet_lite0"), 15), 2, 1e-4)
+    # A top of random weights and a classifier at zero (loss log 2): steps must learn.
+    top = build_lite_top("efficientnet_lite0", 15, tuple(clips.maps[0].shape[2:]))
+    trainer = finetune.TopTrainer(top, 2, 1e-4)
     before = finetune._validate(trainer, clips)["val_loss"]
     x = np.stack([np.asarray(m[:, 0], np.float32) for m in clips.maps])
     for _ in range(5):
@@ -121,53 +141,39 @@ def test_a_training_step_lowers_the_training_loss(tuned, dataset):
     assert finetune._validate(trainer, clips)["val_loss"] < before
 
 
-def test_a_second_run_reuses_the_activation_cache(tuned, dataset, tmp_path):
-    spec = activation_spec(config_of(dataset).feature_spec(), 15)
-    store = ActivationStore(dataset / "store", spec)
-    assert len(list(store.folder.glob("*/*.npy"))) == 6  # 6 training clips, both views
-    second = train(config_of(dataset, epochs=1), tmp_path / "again")
-    cache = runs.read_status(second.run_dir)["finetune"]["cache"]
-    assert (cache["computed"], cache["cached"]) == (0, 6)
-
-
-def test_the_run_predicts_explains_and_exports_through_its_own_backbone(tuned, dataset,
-                                                                       tmp_path):
-    from ai_edge_litert.interpreter import Interpreter
-
+def test_the_run_predicts_explains_and_exports_through_its_own_backbone(tuned, model,
+                                                                       answer):
     from vidcore import export
     from vidcore.explain import Explainer
-    from vidcore.predict import load_model, predict_with_frames
+    from vidcore.trust import run_trust
 
-    model = load_model(tuned.run_dir)
-    own = str(run_backbone.weights_path(tuned.run_dir).resolve())
-    assert model.feature_spec.weights == own
-    clip = dataset / "red" / "v_red_g01_c03.avi"
-    prediction, frames, feats = predict_with_frames(model, clip)
+    assert model.feature_spec.weights == str(run_backbone.weights_path(tuned.run_dir).resolve())
+    prediction, frames, feats = answer
     explanation = Explainer(model).explain(frames.images, feats, None)
     assert explanation.heatmaps.shape[0] == len(frames.images)
     assert np.isfinite(explanation.heatmaps).all()
-    path = export.export(tuned.run_dir, "tflite", tmp_path / "ft.tflite")
-    interpreter = Interpreter(model_path=str(path), num_threads=2)
-    interpreter.allocate_tensors()
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    # The model exports convert: the run's own backbone, flip-averaged, then the head.
     small = np.stack([resize_frame(im, (224, 224)) for im in frames.images])
-    interpreter.set_tensor(inp["index"], small)
-    interpreter.invoke()
-    got = interpreter.get_tensor(out["index"])
+    got = np.asarray(export.frames_model(tuned.run_dir)(small))
+    shown = run_trust(tuned.run_dir).scores(model.runtime.clip_aggregator,
+                                            model.predict_features(feats).clip_probs)
+    np.testing.assert_allclose(got, shown, atol=1e-3)  # batch norms folded here
     assert model.classes[int(np.argmax(got))] == prediction.primary_label
 
 
-def test_the_bundle_carries_the_backbone_and_imports(tuned, dataset, tmp_path):
+def test_the_bundle_carries_the_backbone_and_imports(tuned, model, answer, tmp_path):
     from vidcore import export
-    from vidcore.predict import load_model, predict
+    from vidcore.predict import load_model
 
     data = export.bundle_bytes(tuned.run_dir)
     imported = export.import_bundle_bytes(data, "ft.zip", tmp_path / "runs")
-    assert (imported / run_backbone.WEIGHTS_FILE).read_bytes() == \
-        run_backbone.weights_path(tuned.run_dir).read_bytes()
-    clip = dataset / "blue" / "v_blue_g01_c03.avi"
-    a, b = predict(load_model(tuned.run_dir), clip), predict(load_model(imported), clip)
-    assert a.primary_label == b.primary_label
+    own = imported / run_backbone.WEIGHTS_FILE
+    assert own.read_bytes() == run_backbone.weights_path(tuned.run_dir).read_bytes()
+    again = load_model(imported)
+    assert again.feature_spec.weights == str(own.resolve())  # its features: its own file
+    feats = answer[2]
+    np.testing.assert_array_equal(again.predict_features(feats).clip_probs,
+                                  model.predict_features(feats).clip_probs)
 
 
 def test_a_bundle_with_another_backbone_file_is_refused(tuned, tmp_path):
@@ -187,23 +193,43 @@ def test_a_bundle_with_another_backbone_file_is_refused(tuned, tmp_path):
         export.import_bundle_bytes(buffer.getvalue(), "bad.zip", tmp_path / "runs")
 
 
-def test_a_run_killed_while_fine_tuning_reads_as_failed(dataset, tmp_path):
-    run_dir = tmp_path / "killed"
-    code = ("import sys; from tests.test_finetune import config_of; from pathlib import Path;"
-            "from vidcore.train import train;"
-            f"train(config_of(Path({str(dataset)!r}), epochs=500), Path({str(run_dir)!r}))")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+@pytest.fixture(scope="module")
+def killed(tuned, dataset, tmp_path_factory):
+    """A second run on the same clips, in its own process, killed (SIGKILL) right after
+    its first fine-tuning step."""
+    folder = tmp_path_factory.mktemp("ft-killed")
+    run_dir, config = folder / "run", folder / "config.json"
+    config.write_text(json.dumps(config_of(dataset, epochs=500, log_every=1).to_dict()))
+    code = ("import json, sys; from pathlib import Path;"
+            "from vidcore.train import TrainConfig, train;"
+            "train(TrainConfig.from_dict(json.loads(Path(sys.argv[1]).read_text())),"
+            " Path(sys.argv[2]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(config), str(run_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         start = time.monotonic()
-        while not runs.read_metrics(run_dir, "epoch"):  # killed between two epochs
+        while not runs.read_metrics(run_dir, "batch"):
             assert proc.poll() is None and time.monotonic() - start < 300
-            time.sleep(0.2)
+            time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    status = runs.read_status(run_dir)
+    return run_dir
+
+
+def test_a_second_run_reuses_the_activation_cache(killed, dataset):
+    spec = activation_spec(config_of(dataset).feature_spec(), 15)
+    store = ActivationStore(dataset / "store", spec)
+    assert len(list(store.folder.glob("*/*.npy"))) == 6  # 6 training clips, both views
+    extract = runs.read_metrics(killed, "extract")
+    assert extract and all(r["frames"] == 0 for r in extract)  # nothing computed again
+    assert extract[-1]["done"] == extract[-1]["total"] == 6
+
+
+def test_a_run_killed_while_fine_tuning_reads_as_failed(killed):
+    assert not runs.read_metrics(killed, "epoch")  # killed in the middle of fine-tuning
+    status = runs.read_status(killed)
     assert status["state"] == "failed" and "interrupted" in status["error"]
-    assert runs.model_file(run_dir) is None  # nothing to load: cleanly failed
-    assert not run_backbone.weights_path(run_dir).exists()
-    assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]  # no temp file
+    assert runs.model_file(killed) is None  # nothing to load: cleanly failed
+    assert not run_backbone.weights_path(killed).exists()
+    assert not [p for p in killed.iterdir() if p.name.startswith(".")]  # no temp file

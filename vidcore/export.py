@@ -13,7 +13,8 @@ Formats of ``export(run_dir, fmt, out)``:
 * ``tflite`` / ``savedmodel``: one self-contained model, backbone inside (float32, batch
   norms folded), from raw uint8 frames ``[K, 224, 224, 3]`` to the head's own clip
   probabilities ``[C]`` (a per-frame head: the mean of its frame probabilities, the
-  ``mean`` aggregator), temperature-scaled where the run has a fitted temperature.
+  ``mean`` aggregator), temperature-scaled where the run has a fitted temperature; a
+  run that averages flips averages each frame's features with its mirror's inside.
   ``savedmodel`` is a zip of the SavedModel folder. A program
   needs only the sampler rule (in the model card) and this file.
 
@@ -162,9 +163,19 @@ def frames_model(run_dir: str | os.PathLike, frames: int | None = None):
     backbone = inference_model(create_backbone(spec.backbone, spec.weights), True, "float32")
     frames = frames or spec.sampler.config().get("frames")
     inputs = keras.Input((size, size, 3), batch_size=frames, dtype="uint8", name="frames")
-    feats = backbone(keras.ops.cast(inputs, "float32"))
+    feats = _features(backbone, keras.ops.cast(inputs, "float32"), spec.flip)
     probs = _tempered(model.runtime.clip_probabilities(feats), _export_temperature(model))
     return keras.Model(inputs, probs, name="vidcore_clip")
+
+
+def _features(backbone, frames, flip: bool):
+    """Keras ops: the frames' features, averaged with their mirrors' for a run that
+    averages flips (as the feature pipeline does for predict)."""
+    from keras import ops
+
+    if not flip:
+        return backbone(frames)
+    return (backbone(frames) + backbone(ops.flip(frames, axis=2))) / 2
 
 
 def _export_temperature(model) -> float:
