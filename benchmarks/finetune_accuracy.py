@@ -41,6 +41,63 @@ def load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
+def features_from_maps(run_dir: Path, manifest: Path, store: str | None) -> int:
+    """Put the fine-tuned features of the fold's test clips into the run's feature store,
+    computed from their cached frozen maps through the run's own top (the same
+    arithmetic as the whole backbone, on float16 maps), so that ``evaluate`` finds them
+    instead of running the whole Lite2 over every test frame. Frame times come from
+    the frozen features of the same sampler. Returns the clips so filled."""
+    import csv
+
+    from vidcore.features import VideoFeatures, open_store
+    from vidcore.features.activations import ActivationStore, activation_spec
+    from vidcore.features.store import FeatureStore
+    from vidcore.finetune import TopTrainer
+    from vidcore.models.backbones import create_backbone
+    from vidcore.models.lite_cut import cut_block, top_model
+    from vidcore.predict import load_model
+
+    model = load_model(run_dir)
+    spec = model.feature_spec
+    cut = cut_block(spec.backbone, model.config["finetune_stages"])
+    frozen = FeatureSpec(spec.backbone, model.config["weights"], spec.sampler, flip=spec.flip)
+    maps = ActivationStore(store, activation_spec(frozen, cut))
+    times, target = FeatureStore(store, frozen), open_store(store, spec)
+    trainer = TopTrainer(top_model(create_backbone(spec.backbone, spec.weights), cut),
+                         len(model.classes), 1e-4)
+    with open(manifest) as f:
+        tests = [row["path"] for row in csv.DictReader(f) if row["split"] == "test"]
+    filled = 0
+    for path in tests:
+        m, t = maps.get(path), times.get(path)
+        if m is None or t is None or len(t.timestamps) != len(m):
+            continue
+        target.put(path, VideoFeatures(trainer.clip_features(m).astype(np.float16),
+                                       t.timestamps, t.frame_ids))
+        filled += 1
+    return filled
+
+
+def tuned_fold(preset: str, manifest: Path, run_dir: Path, store: str | None,
+               epochs: int | None = None) -> dict:
+    """``run_fold`` with the test features filled from the cached maps before evaluating
+    (and at most ``epochs`` epochs when given)."""
+    import time
+
+    from vidcore.evaluate import evaluate
+    from vidcore.presets import preset_config
+    from vidcore.train import train
+
+    start = time.perf_counter()
+    train(preset_config(preset, manifest, store_dir=store, epochs=epochs), run_dir)
+    filled = features_from_maps(run_dir, manifest, store)
+    metrics = evaluate(run_dir).to_dict()
+    primary = metrics["aggregators"][metrics["primary"]]
+    return {"top1": primary["top1"], "mca": primary["mean_class_accuracy"],
+            "per_class": primary["per_class"], "head": metrics["head"],
+            "test_from_maps": filled, "seconds": round(time.perf_counter() - start, 1)}
+
+
 def fold_cost(run_dir: Path) -> dict:
     """The fine-tuning figures a run's status records (empty for a frozen run)."""
     status = json.loads((run_dir / "status.json").read_text())
@@ -84,9 +141,16 @@ def main(argv=None) -> int:
             for i, assign in enumerate(folds[:args.only or None]):
                 manifest = write_manifest(index, assign, Path(tmp) / f"fold{i}.csv")
                 run_dir = Path(tmp) / f"{preset}-{i}"
-                rows.append({**run_fold(preset, manifest, run_dir, args.store),
+                if args.test_from_maps and preset == "finetune":
+                    row = tuned_fold(preset, manifest, run_dir, args.store, args.epochs)
+                else:
+                    row = run_fold(preset, manifest, run_dir, args.store)
+                rows.append({**row,
                              **fold_cost(run_dir), "load": load()})
                 r = rows[-1]
+                if args.out:  # each fold as it ends, so a cut-short run still leaves its rows
+                    with open(args.out + ".folds", "a") as f:
+                        f.write(json.dumps({"preset": preset, "fold": i, **r}) + "\n")
                 print(f"  {preset} fold {i + 1}: top-1 {r['top1']:.3f}, mean class "
                       f"{r['mca']:.3f}, {r['seconds']:.0f} s (epochs {r['epochs_run']}, best "
                       f"{r['best_epoch']}, {r['seconds_per_epoch']} s an epoch, cache "
@@ -127,6 +191,12 @@ def parse(argv):
     parser.add_argument("--store", help="feature store (default $VIDCORE_STORE or features/)")
     parser.add_argument("--out", help="append one JSON line per preset to this file")
     parser.add_argument("--cost-out", help="write the measured cost figures to this JSON file")
+    parser.add_argument("--epochs", type=int,
+                        help="with --test-from-maps: at most this many fine-tuning epochs")
+    parser.add_argument("--test-from-maps", action="store_true",
+                        help="a fine-tuned run's test features from the cached frozen maps "
+                             "of its test clips (cache them first) and its own top, not "
+                             "the whole backbone over every test frame")
     args = parser.parse_args(argv)
     if not Path(args.dataset).exists():
         parser.error(f"{args.dataset} does not exist: give a folder dataset of real clips")
