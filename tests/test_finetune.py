@@ -7,7 +7,8 @@ explains and exports through its own backbone (the Keras model TFLite and SavedM
 are converted from, ``export.frames_model``: tests/test_export.py checks that the
 conversions equal it), its bundle carries that backbone and imports, a second run
 reuses the activation cache (computes nothing), and that run, killed in its first
-fine-tuning step, reads as failed with nothing half-written.
+fine-tuning step, reads as failed with nothing half-written. The cost estimate scales
+the measured figures the checkout ships.
 """
 
 from __future__ import annotations
@@ -233,3 +234,16 @@ def test_a_run_killed_while_fine_tuning_reads_as_failed(killed):
     assert runs.model_file(killed) is None  # nothing to load: cleanly failed
     assert not run_backbone.weights_path(killed).exists()
     assert not [p for p in killed.iterdir() if p.name.startswith(".")]  # no temp file
+
+
+def test_the_cost_estimate_scales_the_shipped_measurement():
+    from vidcore import finetune_cost
+
+    figures = finetune_cost.measured()  # docs/finetune_cost.json, beside docs/presets.json
+    assert figures["train_seconds_per_frame"] > 0 and figures["cache_seconds_per_frame"] > 0
+    small, big = (finetune_cost.estimate_cost(n, figures=figures) for n in (100, 200))
+    assert big["seconds_per_epoch"] == pytest.approx(2 * small["seconds_per_epoch"], rel=0.05)
+    again = finetune_cost.estimate_cost(100, figures=figures, cached=True)
+    assert again["cache_seconds"] == 0 < small["cache_seconds"]
+    assert again["total_seconds"] == pytest.approx(small["total_seconds"] - small["cache_seconds"])
+    assert "an epoch" in small["line"] and finetune_cost.estimate_cost(100, figures={}) is None
