@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="finetune-accuracy-") as tmp:
         for preset in args.presets.split(","):
             rows = []
-            for i, assign in enumerate(folds[:args.only or None]):
+            for i, assign in list(enumerate(folds[:args.only or None]))[args.first:]:
                 manifest = write_manifest(index, assign, Path(tmp) / f"fold{i}.csv")
                 run_dir = Path(tmp) / f"{preset}-{i}"
                 if args.test_from_maps and preset == "finetune":
@@ -187,6 +187,8 @@ def parse(argv):
     parser.add_argument("--presets", default="accurate,finetune")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--only", type=int, help="run only the first N folds")
+    parser.add_argument("--first", type=int, default=0,
+                        help="skip the folds before this one (0-based; to finish a cut run)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--store", help="feature store (default $VIDCORE_STORE or features/)")
     parser.add_argument("--out", help="append one JSON line per preset to this file")
