@@ -7,11 +7,14 @@ Formats of ``export(run_dir, fmt, out)``:
   weights and their id, sampler, head: nothing about where or how this machine ran it),
   ``classes.json``, ``report.json`` when evaluated, ``MODEL_CARD.md`` and
   ``LICENSES.md``. The backbone weights are not inside: every vidcore has them, and
-  ``weights_id`` proves they are the same.
+  ``weights_id`` proves they are the same; a fine-tuned run's own backbone
+  (``backbone.weights.h5``, ``vidcore.models.run_backbone``) is, with its id
+  ``backbone_weights_id``, checked on import.
 * ``tflite`` / ``savedmodel``: one self-contained model, backbone inside (float32, batch
   norms folded), from raw uint8 frames ``[K, 224, 224, 3]`` to the head's own clip
   probabilities ``[C]`` (a per-frame head: the mean of its frame probabilities, the
-  ``mean`` aggregator), temperature-scaled where the run has a fitted temperature.
+  ``mean`` aggregator), temperature-scaled where the run has a fitted temperature; a
+  run that averages flips averages each frame's features with its mirror's inside.
   ``savedmodel`` is a zip of the SavedModel folder. A program
   needs only the sampler rule (in the model card) and this file.
 
@@ -41,6 +44,7 @@ from vidcore.atomic import write_with
 from vidcore.calibration import CALIBRATION
 from vidcore.errors import InputError, RunError
 from vidcore.familiarity import FAMILIARITY
+from vidcore.models import run_backbone
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,8 @@ ENTRY_LIMITS = {MANIFEST: 1 << 16, runs.CONFIG: 1 << 16, runs.CLASSES: 1 << 20,
                 runs.REPORT: 32 << 20, runs.KERAS_MODEL: 512 << 20,
                 runs.LINEAR_MODEL: 512 << 20, runs.SCALING: 64 << 20,
                 CALIBRATION: 1 << 16, FAMILIARITY: 128 << 20,  # vidcore.trust: optional
-                CARD: 1 << 20, LICENSE_NOTES: 1 << 16}
+                CARD: 1 << 20, LICENSE_NOTES: 1 << 16,
+                run_backbone.WEIGHTS_FILE: 256 << 20}  # a fine-tuned run's own backbone
 REQUIRED = (MANIFEST, runs.CONFIG, runs.CLASSES)
 MAX_BUNDLE = sum(ENTRY_LIMITS.values())  # bytes of the zip file itself, at most
 MAX_RATIO = 200  # a compression ratio above this is a zip bomb, not a model
@@ -61,7 +66,8 @@ MAX_RATIO = 200  # a compression ratio above this is a zip bomb, not a model
 PORTABLE_KEYS = ("dataset", "format", "split", "test_fraction", "split_seed", "backbone",
                  "weights", "sampler", "head", "epochs", "batch_size", "learning_rate",
                  "patience", "val_fraction", "seed", "dropout", "width", "linear_c",
-                 "linear_pooling", "feature_scaling", "preset")
+                 "linear_pooling", "feature_scaling", "preset", "flip", "finetune_stages",
+                 "finetune_frames")
 
 
 # ---------------------------------------------------------------- export
@@ -100,6 +106,9 @@ def portable_config(run_dir: Path) -> dict:
                          "ImageNet (or random) backbone weights can be exported")
     portable = {k: config[k] for k in PORTABLE_KEYS if k in config}
     portable["weights_id"] = weights_fingerprint(config["backbone"], weights)
+    if run_backbone.is_fine_tuned(config):
+        own = run_backbone.feature_weights(config, run_dir)
+        portable["backbone_weights_id"] = weights_fingerprint(config["backbone"], own)
     return portable
 
 
@@ -122,7 +131,7 @@ def bundle_bytes(run_dir: str | os.PathLike) -> bytes:
         zf.writestr(LICENSE_NOTES, model_card.license_notes(config["backbone"],
                                                             config.get("weights")))
         for name in (runs.KERAS_MODEL, runs.LINEAR_MODEL, runs.SCALING, CALIBRATION,
-                     FAMILIARITY):
+                     FAMILIARITY, run_backbone.WEIGHTS_FILE):
             if (run_dir / name).is_file():
                 zf.write(run_dir / name, name)
     return buffer.getvalue()
@@ -155,9 +164,19 @@ def frames_model(run_dir: str | os.PathLike, frames: int | None = None):
     backbone = inference_model(create_backbone(spec.backbone, spec.weights), True, "float32")
     frames = frames or spec.sampler.config().get("frames")
     inputs = keras.Input((size, size, 3), batch_size=frames, dtype="uint8", name="frames")
-    feats = backbone(keras.ops.cast(inputs, "float32"))
+    feats = _features(backbone, keras.ops.cast(inputs, "float32"), spec.flip)
     probs = _tempered(model.runtime.clip_probabilities(feats), _export_temperature(model))
     return keras.Model(inputs, probs, name="vidcore_clip")
+
+
+def _features(backbone, frames, flip: bool):
+    """Keras ops: the frames' features, averaged with their mirrors' for a run that
+    averages flips (as the feature pipeline does for predict)."""
+    from keras import ops
+
+    if not flip:
+        return backbone(frames)
+    return (backbone(frames) + backbone(ops.flip(frames, axis=2))) / 2
 
 
 def _export_temperature(model) -> float:
@@ -334,16 +353,34 @@ def check_bundle(folder: Path, name: str) -> dict:
         weights = config.get("weights", "imagenet")
         if weights not in ("imagenet", None):
             raise InputError("its weights are a file path, not a known set")
-        local = weights_fingerprint(spec.name, weights)
-        if config.get("weights_id") != local:
-            raise InputError(f"it was made with {spec.name} weights {config.get('weights_id')} "
-                             f"and this vidcore has {local}; its features would differ")
+        if run_backbone.is_fine_tuned(config):
+            _check_own_backbone(folder, config, spec.name)
+        else:
+            local = weights_fingerprint(spec.name, weights)
+            if config.get("weights_id") != local:
+                raise InputError(f"it was made with {spec.name} weights "
+                                 f"{config.get('weights_id')} and this vidcore has {local}; "
+                                 "its features would differ")
         model = load_model(folder)
-    except (InputError, KeyError, TypeError, ValueError) as err:
+    except (InputError, RunError, KeyError, TypeError, ValueError) as err:
         reason = str(err).replace(str(folder), "the bundle")  # not our staging path
         raise InputError(f"{name}: refused, {reason}") from None
     _check_shapes(model, spec.feature_dim, classes, name)
     return config
+
+
+def _check_own_backbone(folder: Path, config: dict, backbone: str) -> None:
+    """A fine-tuned bundle's backbone file: present, the one its config names, and a
+    whole weights file of that backbone (loaded once; an h5 file runs no code)."""
+    from vidcore.models.backbones import create_backbone, weights_fingerprint
+
+    path = run_backbone.weights_path(folder)
+    if not path.is_file():
+        raise InputError(f"it was fine-tuned but holds no {run_backbone.WEIGHTS_FILE}")
+    if config.get("backbone_weights_id") != weights_fingerprint(backbone, path):
+        raise InputError(f"its {run_backbone.WEIGHTS_FILE} is not the one its config names "
+                         "(backbone_weights_id differs)")
+    create_backbone(backbone, path)  # WeightsError (an InputError) when it does not fit
 
 
 def _check_shapes(model, feature_dim: int, classes: list, name: str) -> None:

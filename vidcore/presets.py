@@ -75,6 +75,14 @@ PRESETS: dict[str, Preset] = {
                    "head": "temporal_conv", "choose_head": True, "epochs": 60,
                    "batch_size": 32, "learning_rate": 1e-3, "patience": 12,
                    "val_fraction": 0.15, "feature_scaling": "auto"}),
+        Preset("finetune", "EfficientNet-Lite2, 16 uniform frames averaged with their mirrors, "
+               "its last stage fine-tuned on your clips, then the linear head (slowest, for "
+               "real video)", {
+                   "backbone": "efficientnet_lite2", "weights": "imagenet",
+                   "sampler": UniformSampler(16), "flip": True, "head": "linear",
+                   "linear_c": 1.0, "finetune_stages": 1, "finetune_frames": 8,
+                   "epochs": 15, "patience": 4, "batch_size": 8, "learning_rate": 1e-4,
+                   "val_fraction": 0.15, "feature_scaling": "auto"}),
     )
 }
 DEFAULT_PRESET = "default"

@@ -29,7 +29,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import InitVar, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +92,11 @@ class TrainConfig:
             docs/accuracy.md).
         feature_scaling: ``auto`` (from the backbone: ``train_max`` for VGG16, else
             ``standard``), ``train_max``, ``standard`` or ``none``.
+        finetune_stages: train this many last stages of the Lite backbone (and its
+            head conv) on the clips before the head (``vidcore.finetune``); 0 keeps the
+            backbone frozen. Then ``epochs``, ``patience``, ``batch_size`` (clips) and
+            ``learning_rate`` (the backbone's) are the fine-tuning's.
+        finetune_frames: frames of each clip per fine-tuning step (drawn anew each epoch).
         log_every: write a batch record every this many batches.
         store_dir: feature store root (None: ``vidcore.features.default_store_dir()``).
         preset: name of the preset this config came from, if any.
@@ -121,6 +126,8 @@ class TrainConfig:
     linear_c: float = 1.0
     linear_pooling: str = "mean"
     feature_scaling: str = "auto"
+    finetune_stages: int = 0
+    finetune_frames: int = 8
     log_every: int = 10
     store_dir: str | None = None
     preset: str | None = None
@@ -134,6 +141,10 @@ class TrainConfig:
         get_head(self.head)
         get_spec(self.backbone)
         _check_numbers(self)
+        if self.finetune_stages:
+            from vidcore.models.lite_cut import cut_block
+
+            cut_block(self.backbone, self.finetune_stages)
 
     def to_dict(self) -> dict:
         """Plain dict for ``config.json`` (the sampler as its config dict)."""
@@ -171,7 +182,9 @@ def _check_numbers(c: TrainConfig) -> None:
               ("patience", c.patience is None or c.patience >= 1),
               ("val_fraction", 0 < c.val_fraction < 1), ("linear_c", c.linear_c > 0),
               ("dropout", c.dropout is None or 0 <= c.dropout < 1),
-              ("width", c.width is None or c.width >= 1)]
+              ("width", c.width is None or c.width >= 1),
+              ("finetune_stages", c.finetune_stages >= 0),
+              ("finetune_frames", c.finetune_frames >= 1)]
     for name, ok in checks:
         if not ok:
             raise InputError(f"invalid training option {name}={getattr(c, name)!r}")
@@ -247,7 +260,8 @@ class TrainData:
         extraction: the extraction summary.
 
     ``train_frames`` / ``val_frames`` hold every frame in one contiguous array; the
-    per-clip arrays become views into it, so the frames are in memory once.
+    per-clip arrays become views into it, so the frames are in memory once (unless
+    ``pack`` is False: then they are None and the clips stay as given).
     """
 
     classes: list[str]
@@ -259,8 +273,12 @@ class TrainData:
     extraction: dict = field(default_factory=dict)
     train_frames: np.ndarray = field(init=False, repr=False)
     val_frames: np.ndarray = field(init=False, repr=False)
+    pack: InitVar[bool] = True
 
-    def __post_init__(self):
+    def __post_init__(self, pack: bool):
+        if not pack:  # memory-mapped activations stay on disk (vidcore.finetune)
+            self.train_frames = self.val_frames = None
+            return
         self.train_frames, self.train_x = _packed(self.train_x)
         self.val_frames, self.val_x = _packed(self.val_x)
 
@@ -271,11 +289,7 @@ def load_train_data(config: TrainConfig, monitor: Monitor | None = None) -> Trai
     Raises:
         DatasetError: no training videos, or none readable on one side.
     """
-    index = load_index(config.dataset, config.format, config.split, config.splits,
-                       config.test_fraction, config.split_seed)
-    if not index.train:
-        raise DatasetError(f"split {config.split} of {config.dataset} has no training videos")
-    train_recs, val_recs = validation_split(index.train, config.val_fraction, config.seed)
+    index, train_recs, val_recs = split_records(config)
     records = train_recs + val_recs
     feats, summary = features.load_features(
         [index.path_of(r) for r in records], config.feature_spec(), config.store_dir,
@@ -283,10 +297,39 @@ def load_train_data(config: TrainConfig, monitor: Monitor | None = None) -> Trai
         should_stop=monitor.should_stop if monitor else None)
     if monitor is not None and monitor.should_stop():
         raise _Stopped
-    pairs = [(f.features, r.label) for f, r in zip(feats, records, strict=True) if f is not None]
-    n_train = sum(f is not None for f in feats[:len(train_recs)])
-    data = TrainData(list(index.classes), *_unzip(pairs[:n_train]), *_unzip(pairs[n_train:]),
-                     failed=list(summary.failed), extraction=summary.to_dict())
+    return checked_data(index.classes, records, len(train_recs),
+                        [None if f is None else f.features for f in feats], summary)
+
+
+def split_records(config: TrainConfig):
+    """The dataset's index and its training records, validation carved by groups.
+
+    Returns:
+        ``(index, train records, validation records)``.
+
+    Raises:
+        DatasetError: the split has no training videos.
+    """
+    index = load_index(config.dataset, config.format, config.split, config.splits,
+                       config.test_fraction, config.split_seed)
+    if not index.train:
+        raise DatasetError(f"split {config.split} of {config.dataset} has no training videos")
+    return (index, *validation_split(index.train, config.val_fraction, config.seed))
+
+
+def checked_data(classes, records, n_train_records: int, xs: list, summary,
+                 pack: bool = True) -> TrainData:
+    """``TrainData`` of the clips whose features ``xs`` (None: unreadable) exist
+    (``pack``: see ``TrainData``).
+
+    Raises:
+        DatasetError: no training clip could be read.
+    """
+    pairs = [(x, r.label) for x, r in zip(xs, records, strict=True) if x is not None]
+    n_train = sum(x is not None for x in xs[:n_train_records])
+    data = TrainData(list(classes), *_unzip(pairs[:n_train]), *_unzip(pairs[n_train:]),
+                     failed=list(summary.failed), extraction=summary.to_dict(), pack=pack)
+    val_recs = records[n_train_records:]
     if not data.train_x:
         raise DatasetError(f"no training video could be read ({len(data.failed)} failed, "
                            f"e.g. {data.failed[:1]}); check the videos with 'vidcore info'")
@@ -361,15 +404,19 @@ def _run(config: TrainConfig, run_dir: Path, monitor: Monitor, start: float,
          notes: list[str]) -> TrainResult:
     result = TrainResult(str(run_dir), "stopped", config.head, config.preset,
                          split_notes=list(notes))
+    tuned = {}
     try:
-        data = load_train_data(config, monitor)
+        if config.finetune_stages:
+            data, tuned = _fine_tuned(config, run_dir, monitor)
+        else:
+            data = load_train_data(config, monitor)
     except _Stopped:
         runs.write_status(run_dir, "stopped", note="stopped before training: no model")
         return result
     runs.write_json(run_dir / runs.CLASSES, data.classes)
     result.train_videos, result.val_videos = len(data.train_x), len(data.val_x)
     result.failed_videos, result.extraction = len(data.failed), data.extraction
-    fit = _fit(config, data, run_dir, monitor)
+    fit = {**_fit(config, data, run_dir, monitor, emit=not tuned), **tuned}
     result.state = "stopped" if fit["stopped"] else "finished"
     result.head, result.head_choice = fit.get("head", config.head), fit.get("head_choice")
     result.epochs_run, result.best_epoch = fit["epochs_run"], fit["best_epoch"]
@@ -378,6 +425,23 @@ def _run(config: TrainConfig, run_dir: Path, monitor: Monitor, start: float,
     result.seconds = runs.elapsed_since(start)
     runs.write_status(run_dir, result.state, **_status_fields(result, fit))
     return result
+
+
+def _fine_tuned(config: TrainConfig, run_dir: Path, monitor: Monitor):
+    """The fine-tuned features of the clips (``vidcore.finetune``) and its fit fields."""
+    from vidcore import finetune
+
+    index, train_recs, val_recs = split_records(config)
+    records = train_recs + val_recs
+
+    def make_data(xs, summary, pack):
+        return checked_data(index.classes, records, len(train_recs), xs, summary, pack)
+
+    data, fit = finetune.fine_tuned_data(config, run_dir, monitor,
+                                         [index.path_of(r) for r in records], make_data)
+    if data is None:
+        raise _Stopped
+    return data, fit
 
 
 def _fit_trust(run_dir: Path, data: TrainData, monitor: Monitor) -> None:
@@ -403,16 +467,19 @@ def _status_fields(result: TrainResult, fit: dict) -> dict:
             "early_stopped": fit.get("early_stopped", False), "seconds": result.seconds,
             "train_videos": result.train_videos, "val_videos": result.val_videos,
             "failed_videos": result.failed_videos, "head": result.head,
-            "head_choice": result.head_choice}
+            "head_choice": result.head_choice,
+            **({"finetune": fit["finetune"]} if fit.get("finetune") else {})}
 
 
 # ---------------------------------------------------------------- fitting
 
 
-def _fit(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Monitor) -> dict:
-    """Fit the config's head, or let validation choose it (``choose_head``)."""
+def _fit(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Monitor,
+         emit: bool = True) -> dict:
+    """Fit the config's head, or let validation choose it (``choose_head``); ``emit``
+    False keeps the linear head's one epoch record out of a fine-tuned run's curves."""
     if get_head(config.head).kind == "linear":
-        return _fit_linear(config, data, run_dir, monitor)
+        return _fit_linear(config, data, run_dir, monitor, emit)
     if config.choose_head:
         return _fit_chosen(config, data, run_dir, monitor)
     return _fit_keras(config, data, run_dir, monitor)

@@ -131,7 +131,7 @@ class _Batcher:
         for (vid, i), row in zip(self.rows, out, strict=True):
             entry = self.videos[vid]
             if entry[2] is None:
-                entry[2] = np.empty((len(entry[1]), out.shape[1]), np.float16)
+                entry[2] = np.empty((len(entry[1]), *out.shape[1:]), np.float16)
             entry[2][i] = row
             entry[3] -= 1
             if entry[3] == 0:
@@ -163,6 +163,7 @@ def extract(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     model=None,
+    store: FeatureStore | None = None,
 ) -> ExtractSummary:
     """Compute and store the features of every video not yet in the store.
 
@@ -181,12 +182,15 @@ def extract(
         should_stop: polled between videos; True ends the run early, keeping what is stored.
         model: an already built backbone for ``spec``, or a ``backbone_runner(spec)``
             (skips building, and for a runner also tracing, one).
+        store: where to keep the results (default ``open_store(store_dir, spec)``; the
+            activation cache of ``vidcore.features.activations`` is another).
 
     Returns:
         An ``ExtractSummary``.
     """
     start = time.perf_counter()
-    store = open_store(store_dir, spec)  # settles the engine (may measure, once a machine)
+    # Opening settles the engine (it may measure, once a machine).
+    store = store if store is not None else open_store(store_dir, spec)
     store.remove_stale_temps()
     paths = [Path(p) for p in dict.fromkeys(str(p) for p in paths)]
     summary = ExtractSummary(videos=len(paths), store=str(store.folder))

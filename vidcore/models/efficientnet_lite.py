@@ -185,6 +185,49 @@ def _mbconv(x, in_filters: int, stage: _Stage, stride: int, index: int):
     return x
 
 
+@dataclass(frozen=True)
+class Block:
+    """One MBConv block of a variant, where it sits: index, input width, stage, stride."""
+
+    index: int
+    in_filters: int
+    stage: _Stage
+    stride: int
+    stage_index: int
+
+
+def block_plan(name: str = NAME) -> tuple[Block, ...]:
+    """Every MBConv block of a variant, in order (Lite0: 16 blocks, Lite2: 21)."""
+    plan, in_filters = [], STEM_FILTERS
+    for s, stage in enumerate(stages(name)):
+        for repeat in range(stage.repeats):
+            plan.append(Block(len(plan), in_filters, stage,
+                              stage.stride if repeat == 0 else 1, s))
+            in_filters = stage.filters
+    return tuple(plan)
+
+
+def _blocks_and_head(x, name: str, first: int):
+    """Blocks ``first``.. of a variant, the 1280-wide head conv and the average pool."""
+    import keras
+
+    for block in block_plan(name)[first:]:
+        x = _mbconv(x, block.in_filters, block.stage, block.stride, block.index)
+    x = _conv_bn(x, HEAD_FILTERS, 1, 1, "head")
+    return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+
+
+def build_lite_top(name: str, first: int, map_shape: tuple[int, int, int]):
+    """The top of a variant from block ``first`` on: its input feature map
+    ``(B, H, W, C)`` in, the 1280-d pooled features out. Layer names are the full
+    model's, so weights copy between the two by name (``vidcore.models.lite_cut``).
+    """
+    import keras
+
+    inputs = keras.Input(map_shape, dtype="float32", name="block_input")
+    return keras.Model(inputs, _blocks_and_head(inputs, name, first), name=f"{name}_top")
+
+
 def build_lite0(include_classifier: bool = False):
     """Build a randomly initialized EfficientNet-Lite0 (see :func:`build_lite`)."""
     return build_lite(NAME, include_classifier)
@@ -210,13 +253,7 @@ def build_lite(name: str = NAME, include_classifier: bool = False):
     inputs = keras.Input((size, size, 3), dtype="float32", name="frames")
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocess")(inputs)
     x = _conv_bn(x, STEM_FILTERS, 3, 2, "stem")
-    in_filters, index = STEM_FILTERS, 0
-    for stage in stages(name):
-        for repeat in range(stage.repeats):
-            x = _mbconv(x, in_filters, stage, stage.stride if repeat == 0 else 1, index)
-            in_filters, index = stage.filters, index + 1
-    x = _conv_bn(x, HEAD_FILTERS, 1, 1, "head")
-    features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    features = _blocks_and_head(x, name, 0)
     if not include_classifier:
         return keras.Model(inputs, features, name=name)
     logits = keras.layers.Dense(NUM_CLASSES, name="classifier")(features)

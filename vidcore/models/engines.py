@@ -49,6 +49,7 @@ from vidcore.models.litert_cache import (
     library_version,
     litert_runner,
 )
+from vidcore.models.run_backbone import base_weights
 from vidcore.models.runners import KerasRunner, threads
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,8 @@ def _converted(spec) -> bool:
     from vidcore.models.backbones import weights_fingerprint
 
     weights_id = weights_fingerprint(spec.backbone, spec.weights)
-    return cached_conversion(converted_path(spec.backbone, weights_id), weights_id) is not None
+    path = converted_path(spec.backbone, weights_id, spec.weights)
+    return cached_conversion(path, weights_id) is not None
 
 
 def choose(spec, measure: bool = True) -> Choice:
@@ -251,8 +253,9 @@ def label(pair: tuple[str, str]) -> str:
 def _remembered_or_measured(spec, pairs, keras_precision: str, measure: bool) -> Choice:
     from vidcore.models.backbones import weights_fingerprint
 
-    key = machine_key(spec.backbone, weights_fingerprint(spec.backbone, spec.weights),
-                      keras_precision)
+    # A run's own backbone runs as fast as the weights it started from: their choice.
+    speed_id = weights_fingerprint(spec.backbone, base_weights(spec.weights))
+    key = machine_key(spec.backbone, speed_id, keras_precision)
     known = read_choices().get(key)
     names = {label(p): p for p in pairs}
     if isinstance(known, dict) and known.get("winner") in names:

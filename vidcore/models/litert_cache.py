@@ -59,9 +59,13 @@ def guard_frames(size: int = 224, count: int = GUARD_FRAMES) -> np.ndarray:
     return np.stack(frames)
 
 
-def converted_path(backbone: str, weights_id: str) -> Path:
-    """Where the LiteRT float32 conversion of a backbone's weights is cached."""
-    return settings.engines_dir() / f"{backbone}__{weights_id}__f32.tflite"
+def converted_path(backbone: str, weights_id: str, weights=None) -> Path:
+    """Where the LiteRT float32 conversion of a backbone's weights is cached: beside a
+    run's own backbone file (``weights``, per run: it goes with the run), else under
+    the engines folder."""
+    from vidcore.models.run_backbone import litert_path
+
+    return litert_path(weights) or settings.engines_dir() / f"{backbone}__{weights_id}__f32.tflite"
 
 
 def _sidecar(path: Path) -> Path:
@@ -141,7 +145,7 @@ def litert_runner(spec, size: int, build_model) -> LiteRTRunner:
     from vidcore.models.backbones import weights_fingerprint
 
     weights_id = weights_fingerprint(spec.backbone, spec.weights)
-    path = converted_path(spec.backbone, weights_id)
+    path = converted_path(spec.backbone, weights_id, spec.weights)
     if cached_conversion(path, weights_id) is None:
         if path.exists():
             log.warning("converted model %s is missing or damaged; rebuilding", path)

@@ -19,6 +19,7 @@ import numpy as np
 
 from vidcore import runs
 from vidcore.errors import RunError
+from vidcore.models import run_backbone
 from vidcore.models.heads import HeadSpec, get_head
 from vidcore.models.runtimes import RUNTIMES
 
@@ -58,6 +59,7 @@ class TrainedModel:
                  runtime):
         self.run_dir, self.config, self.classes = run_dir, config, classes
         self.spec, self.runtime = spec, runtime
+        self._weights = run_backbone.feature_weights(config, run_dir)
         self._backbone = None
         self._backbone_lock = threading.Lock()
 
@@ -73,10 +75,11 @@ class TrainedModel:
 
     @property
     def feature_spec(self):
-        """The ``vidcore.features.FeatureSpec`` this model was trained on."""
+        """The ``vidcore.features.FeatureSpec`` this model was trained on; a fine-tuned
+        run's weights are its own backbone file (``vidcore.models.run_backbone``)."""
         from vidcore.features import FeatureSpec
 
-        return FeatureSpec.from_dict(self.config)
+        return FeatureSpec.from_dict({**self.config, "weights": self._weights})
 
     def backbone(self):
         """A ``vidcore.features.backbone_runner`` for this model, built on first use, kept."""
@@ -129,12 +132,14 @@ def load_model(run_dir: str | os.PathLike | None = None) -> TrainedModel:
 
 def model_version(run_dir: str | os.PathLike | None) -> int:
     """A number that changes whenever what ``load_model(run_dir)`` reads changes (the
-    newest modification time of the model, scaling, config and class files), for cache
+    newest modification time of the model, scaling, config, class and own backbone
+    files), for cache
     keys. Never raises: 0 when none of them can be read (no run, no model yet)."""
     if not run_dir:
         return 0
     folder = Path(run_dir).expanduser()
-    names = (runs.KERAS_MODEL, runs.LINEAR_MODEL, runs.SCALING, runs.CONFIG, runs.CLASSES)
+    names = (runs.KERAS_MODEL, runs.LINEAR_MODEL, runs.SCALING, runs.CONFIG, runs.CLASSES,
+             run_backbone.WEIGHTS_FILE)
     return max((_mtime_ns(folder / name) for name in names), default=0)
 
 
