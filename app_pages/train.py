@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from vidcore import runs
+from vidcore import finetune_cost, runs
 from vidcore.data.sampling import create_sampler
 from vidcore.data.splits import split_notes
 from vidcore.errors import VidcoreError
@@ -107,6 +107,8 @@ def live_view(run_dir: str) -> None:
 preset = st.selectbox("Preset", list_presets(),
                       format_func=lambda p: f"{p} — {PRESETS[p].description}")
 st.caption(cost_line(preset))
+if PRESETS[preset].values.get("finetune_stages"):  # the backbone trains too: say its cost
+    st.caption(finetune_cost.expected_line(len(index.train) if index is not None else 0))
 argv = recipe_form(preset)
 if argv is not None:
     st.session_state[START_ERROR] = None

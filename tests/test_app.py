@@ -253,3 +253,16 @@ def test_a_folder_per_class_is_detected_and_split_by_groups(app, tmp_path):
     assert {m.label: m.value for m in app.metric}["Videos"] == "8"
     assert "format **folders**" in texts(app.caption)
     assert "No group is on both sides" in texts(app.success)
+
+
+def test_train_states_the_fine_tuning_cost_before_start(app):
+    import re
+
+    open_page(app, "train")
+    assert "Fine-tuning" not in texts(app.caption)  # the default preset trains no backbone
+    preset = next(s for s in app.selectbox if s.label == "Preset")
+    preset.set_value("finetune").run()
+    assert not app.exception, app.exception
+    said = re.search(r"Fine-tuning (\d+) training clips\. Expected: about .+ an epoch, .+ in all",
+                     texts(app.caption))
+    assert said and int(said.group(1)) > 0, texts(app.caption)

@@ -77,6 +77,18 @@ def estimate_cost(clips: int, config=None, figures: dict | None = None,
             "epochs": epochs, "total_seconds": round(total, 1), "line": line}
 
 
+def expected_line(clips: int) -> str:
+    """What the ``finetune`` preset will cost on ``clips`` training clips, in a sentence
+    for the Train page (or why it cannot be said)."""
+    if clips <= 0:
+        return "Fine-tuning cost: choose a dataset with training clips to see it."
+    cost = estimate_cost(clips)
+    if cost is None:
+        return ("Fine-tuning cost not measured yet: run benchmarks/finetune_accuracy.py "
+                "--cost-out docs/finetune_cost.json.")
+    return f"Fine-tuning {clips} training clips. {cost['line']}"
+
+
 def _config_values(config) -> dict:
     from vidcore.presets import get_preset
 
