@@ -421,7 +421,8 @@ def _run(config: TrainConfig, run_dir: Path, monitor: Monitor, start: float,
     result.head, result.head_choice = fit.get("head", config.head), fit.get("head_choice")
     result.epochs_run, result.best_epoch = fit["epochs_run"], fit["best_epoch"]
     result.best_val_loss, result.best_val_accuracy = fit["best_val_loss"], fit["best_val_accuracy"]
-    _fit_trust(run_dir, data, monitor)
+    _fit_trust(run_dir, data, monitor, fit.get("held_out_head") if result.head == "linear"
+               else None)
     result.seconds = runs.elapsed_since(start)
     runs.write_status(run_dir, result.state, **_status_fields(result, fit))
     return result
@@ -444,17 +445,28 @@ def _fine_tuned(config: TrainConfig, run_dir: Path, monitor: Monitor):
     return data, fit
 
 
-def _fit_trust(run_dir: Path, data: TrainData, monitor: Monitor) -> None:
+def _fit_trust(run_dir: Path, data: TrainData, monitor: Monitor,
+               held_out_head: LinearHead | None = None) -> None:
     """Calibration and familiarity of the kept model (``vidcore.trust``), fitted on the
     validation clips; a run without validation clips or without a model gets neither
-    (its predictions then carry no temperature and no unfamiliar flag)."""
+    (its predictions then carry no temperature and no unfamiliar flag).
+
+    A linear head refitted on the validation clips too would find them too easy: its
+    temperatures come from ``held_out_head``, the same head fitted without them.
+    """
     from vidcore import trust
+    from vidcore.models.loading import TrainedModel, load_model
+    from vidcore.models.runtimes import LinearRuntime
 
     if not data.val_x or runs.model_file(run_dir) is None:
         monitor.emit({"kind": "trust", "fitted": False,
                       "why": "no validation clips" if not data.val_x else "no model kept"})
         return
-    summary = trust.fit_trust(run_dir, data.train_x, data.val_x, np.asarray(data.val_y))
+    model = load_model(run_dir)
+    if held_out_head is not None:
+        model = TrainedModel(model.run_dir, model.config, model.classes, model.spec,
+                             LinearRuntime(held_out_head))
+    summary = trust.fit_trust(run_dir, data.train_x, data.val_x, np.asarray(data.val_y), model)
     monitor.emit({"kind": "trust", "fitted": True,
                   "familiarity_threshold": summary["familiarity"]["threshold"],
                   "temperatures": {name: fit.get("temperature") for name, fit in
@@ -568,9 +580,10 @@ def _fit_linear(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Mo
     n = len(data.classes)
     head = _linear_head(config, data.train_x, data.train_y, n)
     train = _log_loss_accuracy(head.predict_proba(_pool(config, data.train_x)), data.train_y)
-    val = (None, None)
+    val, held_out = (None, None), None
     if data.val_x:
         val = _log_loss_accuracy(head.predict_proba(_pool(config, data.val_x)), data.val_y)
+        held_out = head  # the one that never saw the validation clips: it calibrates
         head = _linear_head(config, data.train_x + data.val_x,
                             np.concatenate([data.train_y, data.val_y]), n)
     head.save(run_dir / runs.LINEAR_MODEL)
@@ -579,7 +592,7 @@ def _fit_linear(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Mo
                       "accuracy": train[1], "val_loss": val[0], "val_accuracy": val[1],
                       "best": True, "partial": False})
     return {"stopped": False, "epochs_run": 1, "best_epoch": 1, "best_val_loss": val[0],
-            "best_val_accuracy": val[1], "head": "linear"}
+            "best_val_accuracy": val[1], "head": "linear", "held_out_head": held_out}
 
 
 def _fit_chosen(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Monitor) -> dict:
