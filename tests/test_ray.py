@@ -75,7 +75,7 @@ def test_ray_matches_local_reports_failures_and_resumes(ray_cluster, videos, spe
     assert (first.videos, first.computed, first.cached) == (13, 12, 0)
     assert first.frames == local.frames == 48
     assert [f["path"] for f in first.failed] == [str(bad)]
-    assert "corrupt" in first.failed[0]["reason"]
+    assert "not a video vidcore can read" in first.failed[0]["reason"]
     assert events[-1]["done"] == events[-1]["total"] == 13
     assert first.store == local.store.replace(str(tmp_path / "local"), str(tmp_path / "ray"))
     want, got = FeatureStore(tmp_path / "local", spec), FeatureStore(tmp_path / "ray", spec)
