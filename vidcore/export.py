@@ -11,10 +11,11 @@ Formats of ``export(run_dir, fmt, out)``:
   (``backbone.weights.h5``, ``vidcore.models.run_backbone``) is, with its id
   ``backbone_weights_id``, checked on import.
 * ``tflite`` / ``savedmodel``: one self-contained model, backbone inside (float32, batch
-  norms folded), from raw uint8 frames ``[K, 224, 224, 3]`` to the head's own clip
-  probabilities ``[C]`` (a per-frame head: the mean of its frame probabilities, the
-  ``mean`` aggregator), temperature-scaled where the run has a fitted temperature; a
-  run that averages flips averages each frame's features with its mirror's inside.
+  norms folded), from raw uint8 frames ``[K, S, S, 3]`` (S: the backbone's input size)
+  to the head's own clip probabilities ``[C]`` (a per-frame head: the mean of its frame
+  probabilities, the ``mean`` aggregator), temperature-scaled where the run has a fitted
+  temperature; a run that averages flips averages each frame's features with its
+  mirror's inside.
   ``savedmodel`` is a zip of the SavedModel folder. A program
   needs only the sampler rule (in the model card) and this file.
 
@@ -143,7 +144,7 @@ def _portable_report(report: dict) -> dict:
 
 
 def frames_model(run_dir: str | os.PathLike, frames: int | None = None):
-    """A Keras model from uint8 frames ``[K, 224, 224, 3]`` to the clip probabilities
+    """A Keras model from uint8 frames ``[K, S, S, 3]`` to the clip probabilities
     ``[C]``: the float32 backbone with folded batch norms, the feature scaling, the head,
     and the run's temperature (``calibration.json``), so that an export's confidence is
     the calibrated one predict shows.
