@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -138,8 +139,12 @@ def _start_training(page, epochs: int, head: str = "linear") -> None:
     assert refused.count() == 0, refused.first.inner_text()
 
 
-def _sidebar_path(page, text: str) -> str:
-    """Type a dataset path into the sidebar on the Dataset page; its error (or "")."""
+def _sidebar_path(page, text: str, refused: bool = True) -> str:
+    """Type a dataset path into the sidebar on the Dataset page; its error (or "").
+
+    ``refused``: the path is expected to be refused, so wait for the error itself (an
+    idle page may still be the one before Enter's run); else wait for the run's end.
+    """
     field = page.get_by_role("textbox", name="Dataset folder or .csv file")
     if not page.url.endswith("/dataset") or not field.count():
         _go(page, "Dataset")
@@ -147,8 +152,12 @@ def _sidebar_path(page, text: str) -> str:
         wait_idle(page)
     field.fill(text)
     field.press("Enter")
+    # the page names the path resolved (links and ".." followed)
+    errors = page.locator('[data-testid="stAlertContentError"]',
+                          has_text=os.path.realpath(text))
+    if refused:
+        errors.first.wait_for(timeout=60_000)
     wait_idle(page)
-    errors = page.locator('[data-testid="stAlertContentError"]')
     return errors.first.inner_text() if errors.count() else ""
 
 
@@ -214,7 +223,8 @@ def test_two_users_keep_to_their_own_spaces(browser, server, clips):
                         f"{b_space}/../{a_space.name}/workspace/alice-moves",
                         a_space.parent, a_run, "/etc"):
             assert "outside" in _sidebar_path(bob, str(hostile)), hostile
-        assert "outside" not in _sidebar_path(bob, str(b_space / "workspace" / "bob-moves"))
+        own = b_space / "workspace" / "bob-moves"
+        assert "outside" not in _sidebar_path(bob, str(own), refused=False)
         # Query parameters change nothing.
         bob.goto(f"{server.url}/evaluate?run={a_run}&dataset={a_space}&space={a_space}")
         wait_idle(bob)

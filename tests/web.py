@@ -332,16 +332,30 @@ class HeldSocket:
         return [e for e in self.errors if any(m in e.lower() for m in BLANK_MARKS)]
 
 
-def choose_option(page, label: str, text: str) -> str:
+def choose_option(page, label: str, text: str, tries: int = 3) -> str:
     """Open the selectbox ``label``, type ``text`` to filter it, click the first option
-    left; returns that option's text."""
-    page.get_by_role("combobox", name=label, exact=True).first.click()
-    page.keyboard.type(text)
-    option = page.locator('[role="option"]').first
-    option.wait_for(timeout=30_000)
-    chosen = option.inner_text()
-    option.click()
-    return chosen
+    left; returns that option's text.
+
+    A run that ends while the list is open (players are filled at a run's end) redraws
+    the selectbox and closes its list, as it would under a user's mouse; the user opens
+    it again, and so does this, up to ``tries`` times.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(tries):
+        try:
+            page.get_by_role("combobox", name=label, exact=True).first.click()
+            page.keyboard.type(text)
+            option = page.locator('[role="option"]').first
+            option.wait_for(timeout=30_000)
+            chosen = option.inner_text()
+            option.click(timeout=10_000)
+            return chosen
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+    raise ValueError(f"tries must be at least 1, not {tries}")
 
 
 def sidebar_source(page, label: str) -> None:
