@@ -228,7 +228,10 @@ def test_a_second_run_reuses_the_activation_cache(killed, dataset):
 
 
 def test_a_run_killed_while_fine_tuning_reads_as_failed(killed):
-    assert not runs.read_metrics(killed, "epoch")  # killed in the middle of fine-tuning
+    # killed in the middle of fine-tuning: it had begun (a step logged) and was far from
+    # its 500 epochs; under load an epoch or two may end before the signal lands
+    assert runs.read_metrics(killed, "batch")
+    assert len(runs.read_metrics(killed, "epoch")) < 10
     status = runs.read_status(killed)
     assert status["state"] == "failed" and "interrupted" in status["error"]
     assert runs.model_file(killed) is None  # nothing to load: cleanly failed
