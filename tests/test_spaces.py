@@ -139,3 +139,37 @@ def test_the_cli_acts_in_one_users_space(spaces_root, capsys):
     assert "moves" not in capsys.readouterr().out
     assert cli.main(["--user", "not an email", "dataset", "ls"]) == 2
     assert "not an e-mail address" in capsys.readouterr().err
+
+
+def test_uploads_at_once_from_many_threads_are_each_counted(spaces_root, monkeypatch):
+    import threading
+    import time
+
+    alice = spaces.open_space("alice@example.com")
+    monkeypatch.setenv("VIDCORE_USER_UPLOADS_PER_MINUTE", "5")
+    slow_write = quotas.write_with
+
+    def write_with(path, write):  # widen the read-to-write window a race would slip through
+        time.sleep(0.02)
+        slow_write(path, write)
+
+    monkeypatch.setattr(quotas, "write_with", write_with)
+    start, passed, refused = threading.Barrier(12), [], []
+
+    def upload():
+        with spaces.use(alice):  # each server thread names its space for itself
+            start.wait()
+            try:
+                quotas.note_upload(now=1000.0)
+                passed.append(1)
+            except InputError as err:
+                refused.append(str(err))
+
+    threads = [threading.Thread(target=upload) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(passed), len(refused)) == (5, 7)
+    assert all("5 uploads a minute is the most" in e for e in refused)
+    assert json.loads((alice / quotas.UPLOADS).read_text()) == [1000.0] * 5

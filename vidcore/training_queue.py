@@ -23,14 +23,10 @@ from pathlib import Path
 
 from vidcore import runs, settings
 from vidcore.errors import InputError, RunError
+from vidcore.locking import exclusive
 from vidcore.spaces import quotas
 from vidcore.views import launch
 from vidcore.views.launch import QUEUED
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: one process drives the queue
-    fcntl = None
 
 STATE = "queue.json"
 WAITING, RUNNING = "waiting", "running"
@@ -42,10 +38,7 @@ KEPT_ENDED = 200  # ended jobs kept for the estimates
 def _locked() -> Iterator[list[dict]]:
     """The jobs, under the queue's lock; written back atomically when the block ends."""
     folder = settings.queue_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    with exclusive(folder / ".lock"):
         jobs = read_jobs()
         yield jobs
         ended = [j for j in jobs if j["state"] not in ACTIVE][-KEPT_ENDED:]

@@ -16,10 +16,12 @@ from pathlib import Path
 from vidcore import settings
 from vidcore.atomic import write_with
 from vidcore.errors import InputError
+from vidcore.locking import exclusive
 from vidcore.spaces import current
 
 MB = 1024 * 1024
 UPLOADS = ".uploads.json"  # the times of the space's uploads in the last minute
+UPLOADS_LOCK = ".uploads.lock"  # held while the count is read, checked and written
 
 
 def disk_used(folder: str | os.PathLike) -> int:
@@ -68,6 +70,10 @@ def check_clips(held: int, adding: int) -> None:
 def note_upload(now: float | None = None) -> None:
     """Count one upload of the space in use; refuse it past the limit a minute.
 
+    Read, check and write happen under the space's lock, so uploads arriving at once
+    from several server threads or processes are each counted, and no more than the
+    limit pass.
+
     Raises:
         InputError: too many uploads in the last 60 s (says how long to wait).
     """
@@ -76,15 +82,15 @@ def note_upload(now: float | None = None) -> None:
         return
     now = time.time() if now is None else now
     path = Path(space) / UPLOADS
-    try:
-        times = [t for t in json.loads(path.read_text()) if now - float(t) < 60]
-    except (OSError, ValueError, TypeError):
-        times = []
     cap = settings.limit("user_uploads_per_minute")
-    if len(times) >= cap:
-        wait = max(1, round(60 - (now - min(times))))
-        raise InputError(f"{cap} uploads a minute is the most one user may make here; "
-                         f"wait {wait} s and upload again")
-    text = json.dumps([*times, now])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_with(path, lambda f: f.write(text.encode("utf-8")))
+    with exclusive(Path(space) / UPLOADS_LOCK):
+        try:
+            times = [float(t) for t in json.loads(path.read_text()) if now - float(t) < 60]
+        except (OSError, ValueError, TypeError):
+            times = []
+        if len(times) >= cap:
+            wait = max(1, round(60 - (now - min(times))))
+            raise InputError(f"{cap} uploads a minute is the most one user may make here; "
+                             f"wait {wait} s and upload again")
+        text = json.dumps([*times, now])
+        write_with(path, lambda f: f.write(text.encode("utf-8")))
