@@ -41,6 +41,8 @@ DEBUG, ICE_SERVERS, ICE_SERVERS_FILE = ("VIDCORE_DEBUG", "VIDCORE_ICE_SERVERS",
 DECODER = "VIDCORE_DECODER"
 ICE_EXAMPLE = '[{"urls": ["stun:stun.example.org:3478"]}]'
 SPACES, ADMINS, MAX_JOBS = "VIDCORE_SPACES", "VIDCORE_ADMINS", "VIDCORE_MAX_JOBS"
+RAY_TRAIN_CPUS = "VIDCORE_RAY_TRAIN_CPUS"
+RAY_ADDRESS = "RAY_ADDRESS"  # Ray's own variable (also read by Ray itself)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
              "user may make in a minute"),
     Variable("VIDCORE_USER_TRAININGS", "2", "most trainings one user may have in the "
              "queue, waiting and running together"),
+    Variable(RAY_TRAIN_CPUS, "1", "with `RAY_ADDRESS` set: the CPUs each queued training "
+             "reserves on the Ray cluster it runs on"),
 )}
 # Workspace limits: short key -> variable (their defaults are in VARIABLES).
 LIMITS = {"file_mb": "VIDCORE_MAX_FILE_MB", "upload_mb": "VIDCORE_MAX_UPLOAD_MB",
@@ -112,7 +116,8 @@ LIMITS = {"file_mb": "VIDCORE_MAX_FILE_MB", "upload_mb": "VIDCORE_MAX_UPLOAD_MB"
           "cut_pieces": "VIDCORE_MAX_CUT_PIECES", "user_disk_mb": "VIDCORE_USER_DISK_MB",
           "user_datasets": "VIDCORE_USER_DATASETS", "user_clips": "VIDCORE_USER_CLIPS",
           "user_uploads_per_minute": "VIDCORE_USER_UPLOADS_PER_MINUTE",
-          "user_trainings": "VIDCORE_USER_TRAININGS", "max_jobs": MAX_JOBS}
+          "user_trainings": "VIDCORE_USER_TRAININGS", "max_jobs": MAX_JOBS,
+          "ray_train_cpus": RAY_TRAIN_CPUS}
 
 
 def _get(name: str, environ: Mapping[str, str] | None = None) -> str:
@@ -211,6 +216,18 @@ def queue_dir() -> Path:
     return local_runs_dir() / ".queue"
 
 
+def forwarded_environment() -> dict[str, str]:
+    """The ``VIDCORE_*`` variables set here, with every folder setting made absolute
+    (set or not): what a training started on another machine that shares this one's
+    filesystem (a Ray node) needs to use this server's folders and limits."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("VIDCORE_")}
+    folders = {RUNS: local_runs_dir(), SPACES: spaces_dir(), STORE: store_dir(),
+               DEMO_DIR: demo_dir(), WEIGHTS_DIR: weights_dir(),
+               HOME: _folder(HOME, project_dir() / "workspace")}
+    env.update({name: str(Path(folder).absolute()) for name, folder in folders.items()})
+    return env
+
+
 def shipped_demo_model() -> Path:
     """The demo model vidcore ships: ``weights/demo_model`` of the checkout, else the
     copy inside the installed package."""
@@ -281,6 +298,12 @@ def max_jobs() -> int:
     if _get(MAX_JOBS):
         return limit("max_jobs")
     return max(1, (os.cpu_count() or 2) // 2)
+
+
+def ray_address() -> str | None:
+    """``$RAY_ADDRESS`` (Ray's own variable, ``HEAD:6379``): when set, queued trainings
+    run as Ray jobs on that cluster (``vidcore.queue_on_ray``); None when unset."""
+    return _get(RAY_ADDRESS) or None
 
 
 def limit(key: str) -> int:

@@ -10,6 +10,10 @@ A job's run folder exists from the moment it is queued (``queued.json`` in it sa
 so); ``vidcore.views.launch`` writes its ``launch.json`` when it starts, and from then
 on it is a run like any other. Queued trainings run at a lower CPU priority, so that
 predictions in the server (Predict, Live) never wait behind one.
+
+Where a training runs: on the server, or, with ``RAY_ADDRESS`` set when it starts, as
+a Ray job on that cluster (``vidcore.queue_on_ray``; the job records the address, so
+it is followed and cancelled there even by a server started without it).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from vidcore import runs, settings
+from vidcore import queue_on_ray, runs, settings
 from vidcore.errors import InputError, RunError
 from vidcore.locking import exclusive
 from vidcore.spaces import quotas
@@ -92,25 +96,47 @@ def submit(argv: list[str], owner: str = "") -> dict:
 
 def dispatch() -> list[dict]:
     """Mark ended jobs, then start waiting ones, oldest first, while fewer than
-    ``settings.max_jobs()`` run. Returns the jobs it started."""
+    ``settings.max_jobs()`` run. Returns the jobs it started.
+
+    With ``RAY_ADDRESS`` set a job starts on that Ray cluster; a cluster that cannot
+    be reached starts none, and the next in line says why (``note``).
+    """
     started = []
     with _locked() as jobs:
         _reap(jobs)
         room = settings.max_jobs() - sum(j["state"] == RUNNING for j in jobs)
         for job in [j for j in jobs if j["state"] == WAITING][:max(0, room)]:
-            job["pid"] = launch.start_queued(job)
-            job.update(state=RUNNING, started=time.time())
+            address = settings.ray_address()
+            try:
+                _start(job, address)
+            except InputError as err:  # the cluster is down: the jobs wait, saying so
+                job["note"] = str(err)
+                break
             started.append(job)
     return started
+
+
+def _start(job: dict, address: str | None) -> None:
+    if address:
+        job["ray"] = queue_on_ray.start(job, address)
+    else:
+        job["pid"] = launch.start_queued(job)
+    job.pop("note", None)
+    job.update(state=RUNNING, started=time.time())
 
 
 def _reap(jobs: list[dict]) -> None:
     """Running jobs whose training has ended get its end state."""
     for job in jobs:
-        if job["state"] == RUNNING:
+        if job["state"] != RUNNING:
+            continue
+        if job.get("ray"):
+            now = queue_on_ray.ended_state(job)
+        else:
             now = launch.run_state(job["run_dir"])["state"]
-            if now not in ("starting", "running"):
-                job.update(state=now, ended=time.time())
+            now = None if now in ("starting", "running") else now
+        if now is not None:
+            job.update(state=now, ended=time.time())
 
 
 def cancel(job_id: str, owner: str | None = None) -> dict:
@@ -133,6 +159,8 @@ def cancel(job_id: str, owner: str | None = None) -> dict:
             job.update(state="cancelled", ended=time.time())
             marker = Path(job["run_dir"]) / QUEUED
             runs.write_json(marker, {**runs.read_json(marker, {}), "state": "cancelled"})
+        elif job.get("ray"):
+            queue_on_ray.cancel(job)
         else:
             launch.request_stop(job["run_dir"])
     dispatch()
@@ -176,11 +204,14 @@ def overview(jobs: list[dict] | None = None) -> list[dict]:
 
 
 def describe_wait(job: dict) -> str:
-    """How the app and the CLI say where a job stands."""
+    """How the app and the CLI say where a job stands, and where it runs."""
+    where = queue_on_ray.where(job)
     if job["position"] == 0:
-        return "running"
+        return f"running {where}"
+    if job.get("note"):
+        return f"waiting, number {job['position']} in line: {job['note']}"
     if job["wait_s"] is None:
         return f"waiting, number {job['position']} in line (no estimate before a first " \
-               "training has finished here)"
+               f"training has finished here); runs {where}"
     return f"waiting, number {job['position']} in line, starts in about " \
-           f"{max(1, round(job['wait_s'] / 60))} min"
+           f"{max(1, round(job['wait_s'] / 60))} min; runs {where}"

@@ -61,10 +61,33 @@ def queue_training(args) -> int:
 
 
 def _work(job: dict) -> int:
-    """Train the job into its run folder; start the next waiting job however it ends."""
+    """Train the job into its run folder; start the next waiting job however it ends.
+
+    On a Ray node (the job records its cluster) it first ties itself to its actor and
+    marks the run started where every host can read it (see ``_started_on_ray``).
+    """
     from vidcore import cli, training_queue
 
+    if job.get("ray"):
+        _started_on_ray(job)
     try:
         return cli.main([*job["argv"], "--run-dir", job["run_dir"]])
     finally:
         training_queue.dispatch()
+
+
+def _started_on_ray(job: dict) -> None:
+    """A ``running`` status naming this host and process (the server, on another host,
+    reads it as alive; the training keeps it as it starts), then ``launch.json``, so
+    the run reads and stops like one started on the server."""
+    import os
+
+    from vidcore import queue_on_ray, runs
+    from vidcore.views import launch
+
+    queue_on_ray.bind_to_actor()
+    queued = runs.read_json(f"{job['run_dir']}/{launch.QUEUED}", {}) or {}
+    runs.write_status(job["run_dir"], "running")
+    runs.write_json(f"{job['run_dir']}/{launch.LAUNCH}", {
+        "argv": job["argv"], "pid": os.getpid(), "config": queued.get("config", {}),
+        "job": job["id"], "ray": job["ray"]})

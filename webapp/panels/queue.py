@@ -49,9 +49,10 @@ def _queue_view() -> None:
         jobs = training_queue.overview()
         me = owner()
         admin = spaces.is_admin(st.user.get("email"))
-        lanes = settings.max_jobs()
+        lanes, address = settings.max_jobs(), settings.ray_address()
         at_once = "One training runs" if lanes == 1 else f"At most {lanes} trainings run"
-        st.caption(f"{at_once} at once on this server; the others wait their turn. "
+        where = f"as Ray jobs on {address}" if address else "on this server"
+        st.caption(f"{at_once} at once, {where}; the others wait their turn. "
                    "Predictions never wait.")
         if not jobs:
             st.caption("Nobody's training is queued right now.")
