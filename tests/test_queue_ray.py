@@ -9,6 +9,7 @@ actor name, which is what a restarted server does. The trainings are the tiny wo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -134,3 +136,38 @@ def test_queued_trainings_run_finish_fail_and_cancel_on_ray(ray_address, world, 
         assert done["run_dir"] in [str(r["path"]) for r in runs.list_runs()]
     with queue_on_ray.connected(ray_address) as connection:  # no actor holds CPUs any more
         _wait_for(lambda: connection.available_resources().get("CPU") == 3, "the CPUs back", 30)
+
+
+def test_ray_is_asked_about_a_running_job_at_most_every_half_minute(tmp_path, monkeypatch):
+    """The queue panel reaps every 2 s for every user: a job's run folder answers each
+    time, Ray (a connection each) only every ``ASK_RAY_SECONDS``; a job whose actor is
+    gone without a recorded end reads as failed, with a one-line reason."""
+    asked, alive, clock = [], [True], [1000.0]
+
+    class Cluster:
+        @staticmethod
+        def get_actor(name, namespace):
+            asked.append((name, namespace))
+            if not alive[0]:
+                raise ValueError(f"Failed to look up actor {name}")
+
+    @contextlib.contextmanager
+    def connected(address):
+        assert address == "head:6379"
+        yield Cluster
+
+    monkeypatch.setattr(queue_on_ray, "connected", connected)
+    monkeypatch.setattr(queue_on_ray, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(queue_on_ray, "_asked", {})
+    job = {"id": "0123456789ab", "run_dir": str(tmp_path), "ray": {"address": "head:6379"}}
+    assert [queue_on_ray.ended_state(job) for _ in range(3)] == [None] * 3
+    assert asked == [("vidcore-train-0123456789ab", queue_on_ray.NAMESPACE)]
+    clock[0] += queue_on_ray.ASK_RAY_SECONDS
+    alive[0] = False
+    (tmp_path / launch.LOG).write_text("Epoch 3/9\nKilled by the out-of-memory killer\n")
+    assert queue_on_ray.ended_state(job) == "failed"
+    assert len(asked) == 2
+    assert runs.read_status(tmp_path)["error"] == (
+        "the Ray job ended without a result: Killed by the out-of-memory killer")
+    assert queue_on_ray.ended_state(job) == "failed"  # from the run folder: Ray not asked
+    assert len(asked) == 2
