@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -110,3 +111,23 @@ def test_the_queue_survives_a_restart(queue, tiny_demo, tmp_path, monkeypatch):
     assert settings.queue_dir() == tmp_path / "runs" / ".queue"
     assert (settings.queue_dir() / training_queue.STATE).is_file()
     assert not list(settings.queue_dir().glob(".queue.json.*"))  # written atomically
+
+
+def test_with_ray_unreachable_jobs_wait_saying_why_then_start_on_the_server(
+        queue, tiny_demo, monkeypatch):
+    with socket.socket() as closed:  # a loopback port that nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{closed.getsockname()[1]}"
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    job = training_queue.submit(_argv(tiny_demo, 1), ALICE)
+    assert queue == []  # neither on the cluster nor, silently, on the server
+    [shown] = training_queue.overview()
+    said = training_queue.describe_wait(shown)
+    # "does not answer ... fix RAY_ADDRESS" (or, without Ray, how to install it)
+    assert said.startswith("waiting, number 1 in line: ") and "RAY_ADDRESS" in said
+    assert "\n" not in said
+    monkeypatch.delenv("RAY_ADDRESS")  # the server goes back to training itself
+    assert [j["id"] for j in training_queue.dispatch()] == [job["id"]] == queue
+    [shown] = training_queue.overview()
+    assert "note" not in shown and "ray" not in shown
+    assert training_queue.describe_wait(shown) == "running on the server"
