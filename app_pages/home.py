@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from vidcore import doctor
+from vidcore import doctor, spaces
 from vidcore.views import tables
 from webapp import dataset_choice, pages, signin
+from webapp.panels import admin_limits
 
 st.title(":material/movie: vidcore")
 st.write(
@@ -31,6 +32,10 @@ st.caption(":material/memory: " + ("The image network will be set up for this co
 if state["dataset_error"]:
     st.warning(f"The dataset could not be opened: {state['dataset_error']}",
                icon=":material/warning:")
+
+if signin.auth_on() and spaces.is_admin(st.user.get("email")):  # admins only: limits
+    with st.expander("Admin: users and limits", icon=":material/admin_panel_settings:"):
+        admin_limits.admin_limits_panel(st.user.get("email"))
 
 st.subheader("Steps")
 for step in pages.steps():

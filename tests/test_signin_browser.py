@@ -175,6 +175,7 @@ def _model_options(page) -> list[str]:
 def test_two_users_keep_to_their_own_spaces(browser, server, clips):
     with signed_in(browser, server, ALICE) as alice, signed_in(browser, server, BOB) as bob:
         assert "Signed in as alice@example.com: your datasets" in alice.inner_text("body")
+        assert alice.get_by_text("Admin: users and limits").count() == 0  # admins only
         _build_dataset(alice, "alice-moves", clips)
         _build_dataset(bob, "bob-moves", clips)
         # One lane. Alice's first training is long (she stops it), so Bob's queue
@@ -252,6 +253,8 @@ def _jobs(server) -> list[dict]:
 
 def test_an_admin_may_open_everyones_space(browser, server):
     with signed_in(browser, server, ADMIN) as admin:
+        admin.get_by_text("Admin: users and limits").click()  # Home: everyone's usage
+        admin.locator(".st-key-admin-usage").get_by_text(ALICE).first.wait_for()
         box = admin.get_by_role("combobox", name="Space (admin)")
         box.click()
         options = admin.locator('[role="option"]')

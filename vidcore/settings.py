@@ -198,6 +198,11 @@ def spaces_dir() -> Path:
     return _folder(SPACES, project_dir() / "spaces").absolute()
 
 
+def limits_file() -> Path:
+    """``limits.json`` in the spaces folder: the per-user limits admins set in the app."""
+    return spaces_dir() / "limits.json"
+
+
 def user_space() -> Path | None:
     """The folder of the user space in use (``vidcore.spaces.current``), None in the
     local app."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from vidcore import queue_on_ray, runs, settings
 from vidcore.errors import InputError, RunError
 from vidcore.locking import exclusive
-from vidcore.spaces import quotas
+from vidcore.spaces import limits, quotas
 from vidcore.views import launch
 from vidcore.views.launch import QUEUED
 
@@ -77,7 +77,7 @@ def submit(argv: list[str], owner: str = "") -> dict:
     quotas.check_disk()
     with _locked() as jobs:
         mine = [j for j in jobs if j["state"] in ACTIVE and j["owner"] == owner]
-        cap = settings.limit("user_trainings")
+        cap = limits.limit_for("user_trainings", owner)
         if len(mine) >= cap:
             raise InputError(f"you have {len(mine)} trainings in the queue, the most one user "
                              "may have; wait for one to end or cancel one")

@@ -2,8 +2,9 @@
 
 Each check raises an ``InputError`` that says what the limit is, where the user stands
 and what to do; outside a user space (the local app) every check passes. The values
-come from ``vidcore.settings`` (``VIDCORE_USER_*``); the queue checks the trainings one
-user may have queued (``vidcore.training_queue``).
+are the user's own where an admin set them (``vidcore.spaces.limits``), else the
+server's (``VIDCORE_USER_*``); the queue checks the trainings one user may have queued
+(``vidcore.training_queue``). ``usage`` says where a space stands, for the admins.
 """
 
 from __future__ import annotations
@@ -13,15 +14,33 @@ import os
 import time
 from pathlib import Path
 
-from vidcore import settings
 from vidcore.atomic import write_with
 from vidcore.errors import InputError
 from vidcore.locking import exclusive
-from vidcore.spaces import current
+from vidcore.spaces import current, identity, limits
 
 MB = 1024 * 1024
 UPLOADS = ".uploads.json"  # the times of the space's uploads in the last minute
 UPLOADS_LOCK = ".uploads.lock"  # held while the count is read, checked and written
+
+
+def _limit(key: str) -> int:
+    """The limit of the space in use (its user's own, else the server's)."""
+    space = current.folder()
+    return limits.limit_for(key, identity.email_of(space) if space is not None else None)
+
+
+def usage(space: str | os.PathLike) -> dict[str, int]:
+    """What a user space holds: ``user_disk_mb``, ``user_datasets``, ``user_clips`` (the
+    keys of the limits they count against)."""
+    from vidcore import workspace
+    from vidcore.workspace.store import read_manifest
+
+    with current.use(space):
+        names = workspace.list_names()
+        clips = sum(len(read_manifest(workspace.home() / n)["clips"]) for n in names)
+    return {"user_disk_mb": round(disk_used(space) / MB), "user_datasets": len(names),
+            "user_clips": clips}
 
 
 def disk_used(folder: str | os.PathLike) -> int:
@@ -45,7 +64,7 @@ def check_disk(adding: int = 0) -> None:
     space = current.folder()
     if space is None:
         return
-    cap, used = settings.limit("user_disk_mb") * MB, disk_used(space)
+    cap, used = _limit("user_disk_mb") * MB, disk_used(space)
     if used + adding > cap:
         raise InputError(f"your space holds {used / MB:.0f} MB of the {cap // MB} MB it may "
                          "hold; delete datasets or runs you no longer need, then try again")
@@ -53,7 +72,7 @@ def check_disk(adding: int = 0) -> None:
 
 def check_new_dataset(existing: int) -> None:
     """Refuse one more dataset when the user has ``existing`` and the limit is reached."""
-    cap = settings.limit("user_datasets")
+    cap = _limit("user_datasets")
     if current.folder() is not None and existing >= cap:
         raise InputError(f"you have {existing} datasets, the most one user may have here; "
                          "delete one you no longer need to make another")
@@ -61,7 +80,7 @@ def check_new_dataset(existing: int) -> None:
 
 def check_clips(held: int, adding: int) -> None:
     """Refuse ``adding`` clips when the user holds ``held`` in all their datasets."""
-    cap = settings.limit("user_clips")
+    cap = _limit("user_clips")
     if current.folder() is not None and held + adding > cap:
         raise InputError(f"your datasets hold {held} clips and may hold {cap} in all; "
                          f"{adding} more do not fit: delete some clips first")
@@ -82,7 +101,7 @@ def note_upload(now: float | None = None) -> None:
         return
     now = time.time() if now is None else now
     path = Path(space) / UPLOADS
-    cap = settings.limit("user_uploads_per_minute")
+    cap = _limit("user_uploads_per_minute")
     with exclusive(Path(space) / UPLOADS_LOCK):
         try:
             times = [float(t) for t in json.loads(path.read_text()) if now - float(t) < 60]
