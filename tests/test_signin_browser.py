@@ -254,7 +254,7 @@ def _jobs(server) -> list[dict]:
 def test_an_admin_may_open_everyones_space(browser, server):
     with signed_in(browser, server, ADMIN) as admin:
         admin.get_by_text("Admin: users and limits").click()  # Home: everyone's usage
-        admin.locator(".st-key-admin-usage").get_by_text(ALICE).first.wait_for()
+        admin.get_by_role("button", name="Save limits").wait_for()  # and their limits
         box = admin.get_by_role("combobox", name="Space (admin)")
         box.click()
         options = admin.locator('[role="option"]')
