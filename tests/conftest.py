@@ -29,9 +29,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # so starting with the long ones keeps both busy to the end instead of one finishing a
 # long file alone (longest-first scheduling). A file missing here runs after them.
 LONGEST_FIRST = ("test_browser", "test_run_disk", "test_presets_accurate", "test_lite_family",
-                 "test_app", "test_engines", "test_ray", "test_train", "test_predict",
-                 "test_datasets_browser", "test_export", "test_explain", "test_demo",
-                 "test_features", "test_demo_model", "test_crash", "test_stream")
+                 "test_app", "test_engines", "test_ray", "test_queue_ray", "test_train",
+                 "test_predict", "test_datasets_browser", "test_export", "test_explain",
+                 "test_demo", "test_features", "test_demo_model", "test_crash", "test_stream")
 
 
 def pytest_collection_modifyitems(config, items):
