@@ -255,7 +255,8 @@ def download(name: str) -> None:
             st.session_state["export"] = (name, out.read_bytes())
     ready = st.session_state.get("export")
     if ready and ready[0] == name:
-        st.download_button(f"Download {name}.zip ({len(ready[1]) / 2**20:.1f} MB)", ready[1],
+        st.download_button(f"Download {name}.zip ({len(ready[1]) / 2**20:.1f} MB)",
+                           lambda: ready[1],  # handed over on click, not fetched at once
                            file_name=f"{name}.zip", mime="application/zip",
                            icon=":material/download:")
 

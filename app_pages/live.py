@@ -12,7 +12,7 @@ from vidcore.models.loading import model_version
 from vidcore.stream import StreamClassifier, window_plan
 from vidcore.views import charts, ice, stream_tables
 from vidcore.views.live import LiveSession, window_note
-from webapp import model_choice
+from webapp import media, model_choice
 from webapp.boundary import guard
 
 SESSION = "live-session"
@@ -81,7 +81,7 @@ def show_label(step, stats, frames: list) -> None:
     the stream's speed (and what the window really spans when this computer is slow)."""
     if frames:  # send-only WebRTC draws no picture of its own: show what the model saw
         with st.container(key="live-picture"):
-            st.image(frames[-1][1], width=PICTURE_WIDTH, output_format="JPEG",
+            st.image(media.frame(frames[-1][1]), width=PICTURE_WIDTH,
                      caption="The newest frame the model classified")
     with st.container(key="live-label"):
         if step is None:
@@ -125,7 +125,7 @@ def show_history(live, aggregator: str) -> None:
             st.markdown(f"**The {len(frames)} frames of the current window**")
             now = frames[-1][0]
             for col, (t, image) in zip(st.columns(len(frames)), frames, strict=True):
-                col.image(thumbnail(image), caption=f"{t - now:+.2f} s", output_format="JPEG")
+                col.image(media.frame(thumbnail(image)), caption=f"{t - now:+.2f} s")
 
 
 def thumbnail(image):

@@ -74,7 +74,7 @@ with grid, st.container(key="frame-grid"):
         for col, (image, frame) in zip(st.columns(GRID), cells[start:start + GRID],
                                        strict=False):
             best, prob = frame["top"][0]
-            col.image(image, caption=f"{frame['time']:.2f} s · {best} {prob:.0%}")
+            col.image(media.frame(image), caption=f"{frame['time']:.2f} s · {best} {prob:.0%}")
     if looked:
         explain.frame_grid(run_dir, model, clip_source, prediction, result["thumbs"], GRID)
 
@@ -83,7 +83,9 @@ timeline.show(run_dir, model, prediction, **clip_source)
 st.subheader("Predictions over time")
 st.plotly_chart(charts.frame_probability_lines(tables.frame_probabilities(prediction),
                                                model.classes))
-st.download_button("Download the prediction (JSON)", json.dumps(prediction, indent=2),
+# Downloads hand over their bytes on click (a callable): a file made for the button
+# would be fetched by the browser at once, and dropped by a run cut short (issue 28).
+st.download_button("Download the prediction (JSON)", partial(json.dumps, prediction, indent=2),
                    file_name="prediction.json", mime="application/json",
                    icon=":material/download:", on_click="ignore")
 with st.expander("Take this model away", icon=":material/download:"):

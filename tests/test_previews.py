@@ -103,3 +103,25 @@ def test_a_changed_file_is_converted_again_and_old_ones_are_dropped(tmp_path):
     previews.get(clips[2])
     previews.wait_idle(10)
     assert calls.count(str(clips[2])) == 2
+
+
+def test_clips_and_frames_travel_inside_the_page():
+    """data: URLs (issue 28's /media 404s): the bytes come back out as they went in."""
+    import base64
+
+    import cv2
+    import numpy as np
+
+    from vidcore.views import webio
+
+    url = webio.data_url(b"\x00mp4 bytes", "video/mp4")
+    head, body = url.split(",", 1)
+    assert head == "data:video/mp4;base64" and base64.b64decode(body) == b"\x00mp4 bytes"
+    frame = np.zeros((30, 40, 3), np.uint8)
+    frame[:, :20] = (250, 10, 10)  # red on the left (RGB), black on the right
+    head, body = webio.jpeg_url(frame).split(",", 1)
+    assert head == "data:image/jpeg;base64"
+    back = cv2.imdecode(np.frombuffer(base64.b64decode(body), np.uint8), cv2.IMREAD_COLOR)
+    assert back.shape == (30, 40, 3)
+    assert back[15, 5, 2] > 200 and back[15, 5, 0] < 60  # still red (BGR after decoding)
+    assert back[15, 35].max() < 30

@@ -1,10 +1,13 @@
 """Clips and frames on a page: players fed by the preview worker, the sampled-frame strip.
 
-A player whose preview is not made yet is a placeholder with a note; app.py calls
-``finish_players`` once the page is drawn, which fills the placeholders as the worker
-finishes them. No fragment polls and nothing reruns the page: a widget change simply
-starts the next run (Streamlit stops this one at its next update), which can leave
-nothing behind at a stale place of the page (issue 28's blank page).
+Clips and frames go to the page as ``data:`` URLs (``webio.data_url``), never as
+Streamlit media files, which an interrupted run drops while the browser still shows
+them (issue 28's /media 404s). A player whose preview is not made yet is a
+placeholder with a note; app.py calls ``finish_players`` once the page is drawn,
+which fills the placeholders as the worker finishes them. No fragment polls and
+nothing reruns the page: a widget change simply starts the next run (Streamlit stops
+this one at its next update), which can leave nothing behind at a stale place of the
+page (issue 28's blank page).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vidcore.errors import VidcoreError
 from vidcore.spaces import confine
-from vidcore.views import previews
+from vidcore.views import previews, webio
 from webapp.boundary import guard
 from webapp.caches import cached_thumbnails, clip_label, mtime_ns, run_index
 from webapp.dataset_choice import current_sampler, sampler_caption
@@ -36,11 +39,18 @@ _RUN = threading.local()
 
 def show_media(data: bytes, mime: str, start_time: int = 0) -> None:
     """A ``webio.browser_clip`` result: a video player (from ``start_time`` s), or the
-    animated GIF fallback."""
+    animated GIF fallback; inline (a ``data:`` URL, see the module docstring). Streamlit
+    sends an element this large to a browser once; later runs send only its hash."""
+    url = webio.data_url(data, mime)
     if mime.startswith("video/"):
-        st.video(data, format=mime, start_time=start_time)
+        st.video(url, start_time=start_time)
     else:
-        st.image(data, caption="Animated GIF: this server cannot encode a browser video format.")
+        st.image(url, caption="Animated GIF: this server cannot encode a browser video format.")
+
+
+def frame(image) -> str:
+    """An RGB frame for ``st.image``: inline as JPEG (see the module docstring)."""
+    return webio.jpeg_url(image)
 
 
 def play_clip(path, start_time: int = 0) -> None:
@@ -145,7 +155,8 @@ def sampled_frames(path, max_shown: int = 32,
         st.markdown(f"**Sampled frames** · {sampler_caption()} ({where})")
         captions = [f"{t:.2f} s · frame {i}" for t, i in
                     zip(thumbs["timestamps"], thumbs["frame_ids"], strict=True)]
-        st.image(thumbs["images"][:max_shown], caption=captions[:max_shown], width=124)
+        st.image([frame(i) for i in thumbs["images"][:max_shown]], caption=captions[:max_shown],
+                 width=124)
         if len(captions) > max_shown:
             st.caption(f"Showing the first {max_shown} of {len(captions)} sampled frames.")
 

@@ -7,6 +7,7 @@ browser can play) are tested without a server.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import logging
@@ -179,6 +180,29 @@ def browser_clip(path: str | os.PathLike) -> tuple[bytes, str]:
             return data, mime
     log.warning("PyAV can encode neither H.264 nor VP8 here; previews fall back to GIF")
     return _gif(frames, fps), "image/gif"
+
+
+def data_url(data: bytes, mime: str) -> str:
+    """``data`` as a ``data:`` URL: a page element that carries its bytes itself.
+
+    Why the app shows its clips and frames this way: Streamlit's media files live only
+    as long as a script run draws them, and a run that a widget change interrupts drops
+    every file it had not drawn yet, while the browser still shows the earlier run's
+    elements until the next run redraws them. Every fetch such an element makes in that
+    gap (a video's next range when played, an image re-mounted) is a 404 in the console
+    (issue 28). A ``data:`` URL leaves nothing on the server to go missing.
+    """
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def jpeg_url(image: np.ndarray, quality: int = 90) -> str:
+    """An RGB uint8 frame as a JPEG ``data:`` URL (see ``data_url``)."""
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(image),
+                                                    cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # cv2 encodes any non-empty uint8 image; this is a bug, say what it got
+        raise ValueError(f"cannot encode a frame of shape {image.shape} as JPEG")
+    return data_url(encoded.tobytes(), "image/jpeg")
 
 
 def thumbnails(images: np.ndarray, width: int = 160,

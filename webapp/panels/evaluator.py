@@ -187,6 +187,6 @@ def report_download(run_dir: str) -> None:
                 st.session_state[REPORT_BYTES] = (key, build_report(run_dir).encode())
                 st.rerun()
         return
-    st.download_button("Download the report (HTML)", built[1],
+    st.download_button("Download the report (HTML)", lambda: built[1],  # on click
                        file_name=f"{Path(run_dir).name}-report.html", mime="text/html",
                        icon=":material/download:", on_click="ignore", key="report-download")

@@ -14,7 +14,7 @@ import streamlit as st
 from vidcore import explain
 from vidcore.models.loading import model_version
 from vidcore.views import webio
-from webapp import caches
+from webapp import caches, media
 from webapp.boundary import guard
 from webapp.panels.timeline import clip_id
 
@@ -95,7 +95,7 @@ def frame_grid(run_dir: str, model, source: dict, prediction: dict, thumbs: list
                 strict=False):
             small = cv2.resize(heat, image.shape[1::-1], interpolation=cv2.INTER_AREA)
             where = f" · #{rank[i] + 1} · {frame['share']:+.0%}" if ranked else ""
-            col.image(explain.overlay(image, np.clip(small, 0, 1), opacity),
+            col.image(media.frame(explain.overlay(image, np.clip(small, 0, 1), opacity)),
                       caption=f"{frame['time']:.2f} s{where}")
 
 
