@@ -332,6 +332,47 @@ class HeldSocket:
         return [e for e in self.errors if any(m in e.lower() for m in BLANK_MARKS)]
 
 
+# Every 50 ms, ask the server for each clip and image the page shows from a /media URL;
+# one it no longer serves is reported on the console (a user's browser fetches it when a
+# video plays on or an image is drawn again). Catches the gap whether or not the page
+# happens to fetch in it.
+_DEAD_MEDIA = """setInterval(() => document.querySelectorAll('video, img').forEach(el => {
+  const src = el.currentSrc || el.src;
+  if (src && new URL(src, location.href).pathname.startsWith('/media/'))
+    fetch(src, {method: 'HEAD'}).then(r => { if (r.status >= 400)
+      console.error(`dead media ${r.status} ${el.tagName} ${src}`); }, () => {});
+}), 50);"""
+# Streamlit's frontend, opened at a page's own address, first asks for
+# /<page>/_stcore/health and /<page>/_stcore/host-config, which 404 (streamlit#7074,
+# open upstream), then for the right ones: not this app's doing.
+_UPSTREAM_404 = ("/_stcore/health", "/_stcore/host-config")
+
+
+class MediaWatch:
+    """The console of a page (and of every page its context opens later) for media the
+    server no longer serves: 404s of /media files, image source errors, and the dead
+    media the page shows (``_DEAD_MEDIA``). Make it before the page's first ``goto``."""
+
+    def __init__(self, page):
+        self.seen: list[str] = []
+        page.context.add_init_script(_DEAD_MEDIA)
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        where = (message.location or {}).get("url", "")
+        text = f"{message.text} @ {where}"
+        if "404" in message.text and where.endswith(_UPSTREAM_404):
+            return
+        if "/media/" in text or "image" in text.lower():
+            self.seen.append(text)
+
+    def problems(self) -> list[str]:
+        """What it saw (empty: every clip and image the page showed stayed served)."""
+        return list(self.seen)
+
+
 def choose_option(page, label: str, text: str, tries: int = 3) -> str:
     """Open the selectbox ``label``, type ``text`` to filter it, click the first option
     left; returns that option's text.
