@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from vidcore import settings, spaces, workspace
 from vidcore.errors import InputError
-from vidcore.spaces import limits, quotas
+from vidcore.spaces import limits
 
 ADMIN, ALICE = "admin@example.com", "alice@example.com"
 
@@ -43,7 +43,7 @@ def test_an_admin_sets_a_users_limits_and_the_checks_use_them(server):
         workspace.create("first")
         with pytest.raises(InputError, match="1 datasets, the most"):
             workspace.create("second")
-        assert quotas.usage(server)["user_datasets"] == 1
+        assert workspace.space_usage(server)["user_datasets"] == 1
     limits.set_limits(ADMIN, ALICE, {"user_datasets": ""})  # back to the server's
     assert limits.limit_for("user_datasets", ALICE) == 20
     assert not list(settings.limits_file().parent.glob(".limits.json.*"))  # atomic

@@ -30,19 +30,6 @@ def _limit(key: str) -> int:
     return limits.limit_for(key, identity.email_of(space) if space is not None else None)
 
 
-def usage(space: str | os.PathLike) -> dict[str, int]:
-    """What a user space holds: ``user_disk_mb``, ``user_datasets``, ``user_clips`` (the
-    keys of the limits they count against)."""
-    from vidcore import workspace
-    from vidcore.workspace.store import read_manifest
-
-    with current.use(space):
-        names = workspace.list_names()
-        clips = sum(len(read_manifest(workspace.home() / n)["clips"]) for n in names)
-    return {"user_disk_mb": round(disk_used(space) / MB), "user_datasets": len(names),
-            "user_clips": clips}
-
-
 def disk_used(folder: str | os.PathLike) -> int:
     """Bytes the files under ``folder`` take (links not followed)."""
     total = 0

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from vidcore.data.splits import check_honest_split
 from vidcore.errors import InputError
-from vidcore.spaces import quotas
+from vidcore.spaces import current, quotas
 from vidcore.workspace import store
 from vidcore.workspace.archive import export_zip, manifest_in_zip, name_from_zip
 from vidcore.workspace.config import check_class_name, check_dataset_name, home, limits
@@ -188,3 +188,14 @@ def describe(name: str) -> dict:
 def list_datasets() -> list[dict]:
     """``describe`` of every dataset in the workspace."""
     return [describe(n) for n in list_names()]
+
+
+def space_usage(space: str | os.PathLike) -> dict[str, int]:
+    """What a user space holds: ``user_disk_mb``, ``user_datasets``, ``user_clips`` (the
+    keys of the limits they count against). Here, not in ``spaces.quotas``, which the
+    workspace's own modules import."""
+    with current.use(space):
+        names = list_names()
+        clips = sum(len(store.read_manifest(home() / n)["clips"]) for n in names)
+    return {"user_disk_mb": round(quotas.disk_used(space) / quotas.MB),
+            "user_datasets": len(names), "user_clips": clips}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vidcore import settings, spaces, training_queue
+from vidcore import settings, spaces, training_queue, workspace
 from vidcore.errors import VidcoreError
-from vidcore.spaces import limits, quotas
+from vidcore.spaces import limits
 
 USER_KEY = "admin-limits-user"
 
@@ -17,7 +17,7 @@ def usage_rows() -> list[dict]:
               training_queue.ACTIVE]
     rows = []
     for space in spaces.list_spaces():
-        email, held = space["email"], quotas.usage(space["folder"])
+        email, held = space["email"], workspace.space_usage(space["folder"])
         held["user_trainings"] = queued.count(email)
         row = {"user": email}
         for key, what in limits.KEYS.items():
