@@ -124,7 +124,6 @@ def _drive(page, url: str) -> None:
     assert "connected" in _peer_states(page)  # the camera's frames travel on it
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "live.png"))
-    _keep_leaves_the_stream_running(page)
     camera.get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped.").wait_for()
     # Stop closes the browser's connection (the component closes it 500 ms after
@@ -140,25 +139,6 @@ def _drive(page, url: str) -> None:
     wait_idle(page)
     assert _counts(page) == before
     assert page.locator(EXCEPTION).count() == 0
-
-
-def _keep_leaves_the_stream_running(page) -> None:
-    """Keep writes a clip to download while frames go on arriving on the same connection
-    (issue 28: "the stream stopped by itself a few seconds after Keep")."""
-    page.get_by_role("button", name="Keep the last seconds as a clip").click()
-    page.get_by_role("button", name="Download live-").wait_for()
-    arrived = _arrived(page)
-    page.wait_for_function(  # the counts line is redrawn about once a second
-        "n => { const c = document.querySelector('.st-key-live-count');"
-        " return c && parseInt(c.innerText.split(' of ')[1].replace(/,/g, '')) > n; }",
-        arg=arrived)
-    assert _peer_states(page) == ["connected"]
-    assert page.get_by_text("Stopped.").count() == 0
-
-
-def _arrived(page) -> int:
-    """The frames that reached the server, from the counts line."""
-    return int(_counts(page).split(" of ")[1].split()[0].replace(",", ""))
 
 
 def _camera_frame(page):
