@@ -57,11 +57,7 @@ from vidcore.data.render import (  # noqa: F401  (render_clip, REVERSE_PAIRS...:
     source_class,
 )
 from vidcore.errors import InputError, VidcoreError
-
-try:  # a cross-process lock where the platform has one; elsewhere generation is unlocked
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+from vidcore.locking import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -257,14 +253,9 @@ def _clear(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
-@contextlib.contextmanager
 def _locked(out: Path):
     """Serialise generators of one folder across processes (two app sessions, say)."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".vidcore-demo.lock", "a") as handle:  # "a": never touch its mtime
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    return exclusive(out / ".vidcore-demo.lock")  # opened to append: its mtime stays
 
 
 @contextlib.contextmanager

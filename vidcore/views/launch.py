@@ -10,7 +10,6 @@ child is going to train.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -22,11 +21,7 @@ from pathlib import Path
 from vidcore import runs, settings
 from vidcore.data.splits import check_split_of
 from vidcore.errors import InputError, RunError
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: launches are not serialised
-    fcntl = None
+from vidcore.locking import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -125,14 +120,9 @@ def busy_run(root: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
-@contextlib.contextmanager
 def _launch_lock(root: Path):
     """Serialise check-then-start across threads and processes (two tabs clicking at once)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".launch.lock", "w") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    return exclusive(root / ".launch.lock")
 
 
 def start_training(argv: list[str], root: str | os.PathLike | None = None) -> Path:

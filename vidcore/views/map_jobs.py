@@ -15,7 +15,6 @@ folder, so a finished map is never shown for a dataset that has changed since.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -29,11 +28,7 @@ from vidcore import runs, settings
 from vidcore.data.index import VideoIndex, VideoRecord
 from vidcore.errors import InputError
 from vidcore.features import FeatureSpec, default_store_dir
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: starts are not serialised
-    fcntl = None
+from vidcore.locking import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +122,9 @@ def _spawn(folder: Path) -> subprocess.Popen:
                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
-@contextlib.contextmanager
 def _locked(folder: Path):
     """Serialise check-then-start (two tabs clicking at once)."""
-    with open(folder / ".lock", "w") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    return exclusive(folder / ".lock")
 
 
 def _index_data(index: VideoIndex) -> dict:

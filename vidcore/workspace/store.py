@@ -10,7 +10,7 @@ so the disk alone says what a split needs; the manifest only adds what a person
 wants to see (the uploaded file's name, where a group came from). Clips whose
 manifest entry was lost still index and show under their file name.
 
-Every change takes the dataset's lock (``fcntl.flock``: threads and processes alike),
+Every change takes the dataset's lock (``vidcore.locking``: threads and processes alike),
 moves files into place with ``os.replace`` and rewrites the manifest through
 ``vidcore.atomic``; staged files live in hidden ``.staging-*`` folders the index skips.
 Edits of what is there (rename, delete, move, the clip table) are in ``edits``.
@@ -33,6 +33,7 @@ from pathlib import Path
 from vidcore.atomic import write_with
 from vidcore.data.video import is_video_file
 from vidcore.errors import InputError
+from vidcore.locking import exclusive
 from vidcore.spaces import quotas
 from vidcore.workspace.config import (
     MANIFEST,
@@ -41,11 +42,6 @@ from vidcore.workspace.config import (
     home,
     limits,
 )
-
-try:  # a cross-process lock where the platform has one
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
 
 CLIP_NAME = re.compile(r"^c(\d+)_g(\d+)(\.[a-z0-9]+)$")
 LOCK = ".lock"
@@ -134,22 +130,9 @@ def _is_dataset_name(text: str) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def locked(root: Path) -> Iterator[None]:
-    """Hold the dataset's exclusive lock (threads and processes wait for each other).
-
-    ``flock`` locks belong to an open file, so two threads opening the lock file each
-    exclude each other just as two processes do.
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK, "a") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+def locked(root: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the dataset's exclusive lock (threads and processes wait for each other)."""
+    return exclusive(root / LOCK)
 
 
 @contextlib.contextmanager
