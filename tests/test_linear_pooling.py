@@ -8,7 +8,7 @@ import pytest
 
 from vidcore import train
 from vidcore.errors import InputError
-from vidcore.models.linear import LinearHead, pool, pool_clips
+from vidcore.models.linear import LinearHead, pool, pool_clips, signed_root
 from vidcore.models.runtimes import LinearRuntime
 
 D, T = 6, 10
@@ -55,15 +55,18 @@ def test_the_pooling_is_saved_and_an_old_file_reads_as_mean(tmp_path):
     assert np.allclose(again.clip_proba(xs[0]), head.clip_proba(xs[0]))
     np.savez(tmp_path / "old.npz", coef=head.coef[:, :D], intercept=head.intercept,
              mean=head.mean[:D], scale=head.scale[:D])
-    assert LinearHead.load(tmp_path / "old.npz").pooling == "mean"
+    old = LinearHead.load(tmp_path / "old.npz")
+    assert old.pooling == "mean" and not old.root
 
 
-@pytest.mark.parametrize("pooling", ["mean", "mean_std"])
-def test_export_ops_and_gradcam_logits_equal_numpy(pooling):
+@pytest.mark.parametrize("pooling,root", [("mean", False), ("mean_std", False),
+                                          ("mean", True), ("mean_std", True)])
+def test_export_ops_and_gradcam_logits_equal_numpy(pooling, root):
     from scipy.special import softmax
 
     xs, y = clips_that_differ_in_variation()
-    runtime = LinearRuntime(LinearHead.fit(pool_clips(xs, pooling), y, 2, pooling=pooling))
+    runtime = LinearRuntime(LinearHead.fit(pool_clips(xs, pooling, root), y, 2,
+                                           pooling=pooling, root=root))
     assert runtime.input_dim == D
     frames = xs[1]
     expected = runtime.head.clip_proba(frames)
@@ -81,3 +84,28 @@ def test_training_pools_as_configured_and_refuses_an_unknown_pooling():
     assert head.pooling == "mean_std" and head.coef.shape == (2, 2 * D)
     with pytest.raises(InputError, match="unknown linear pooling 'max'"):
         train.TrainConfig(dataset="unused", linear_pooling="max")
+
+
+def test_the_signed_root_damps_large_values_and_is_kept_with_the_head(tmp_path):
+    assert np.allclose(signed_root([0.0, 4.0, -9.0]), [0.0, 2.0, -3.0], atol=0.01)
+    frames = np.abs(np.random.default_rng(0).normal(0, 3, (T, D))).astype(np.float32)
+    assert np.allclose(pool(frames, "mean", root=True), signed_root(frames.mean(0)))
+    xs, y = clips_that_differ_in_variation()
+    xs = [np.abs(x) for x in xs]
+    head = LinearHead.fit(pool_clips(xs, "mean", True), y, 2, root=True)
+    head.save(tmp_path / "model.npz")
+    again = LinearHead.load(tmp_path / "model.npz")
+    assert again.root and np.allclose(again.clip_proba(xs[3]), head.clip_proba(xs[3]))
+    # The probabilities are those of the rooted pooled features, not of the plain ones.
+    plain = head.predict_proba(pool(xs[3])[None])[0]
+    rooted = head.predict_proba(pool(xs[3], root=True)[None])[0]
+    assert np.allclose(head.clip_proba(xs[3]), rooted) and not np.allclose(rooted, plain)
+
+
+def test_training_roots_by_default_and_can_leave_it_out():
+    xs, y = clips_that_differ_in_variation()
+    xs = [np.abs(x) for x in xs]
+    assert train._linear_head(train.TrainConfig(dataset="unused", head="linear"),
+                              xs, y, 2).root
+    config = train.TrainConfig(dataset="unused", head="linear", linear_root=False)
+    assert not train._linear_head(config, xs, y, 2).root

@@ -67,8 +67,8 @@ MAX_RATIO = 200  # a compression ratio above this is a zip bomb, not a model
 PORTABLE_KEYS = ("dataset", "format", "split", "test_fraction", "split_seed", "backbone",
                  "weights", "sampler", "head", "epochs", "batch_size", "learning_rate",
                  "patience", "val_fraction", "seed", "dropout", "width", "linear_c",
-                 "linear_pooling", "feature_scaling", "preset", "flip", "finetune_stages",
-                 "finetune_frames")
+                 "linear_pooling", "linear_root", "feature_scaling", "preset", "flip",
+                 "finetune_stages", "finetune_frames")
 
 
 # ---------------------------------------------------------------- export

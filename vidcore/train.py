@@ -90,6 +90,8 @@ class TrainConfig:
         linear_pooling: how the linear head pools a clip's frames: ``mean``, or
             ``mean_std`` (mean and standard deviation; the ``accurate`` preset's, see
             docs/accuracy.md).
+        linear_root: a signed square root of the pooled features before the linear head
+            (power normalisation; on by default, see docs/accuracy.md).
         feature_scaling: ``auto`` (from the backbone: ``train_max`` for VGG16, else
             ``standard``), ``train_max``, ``standard`` or ``none``.
         finetune_stages: train this many last stages of the Lite backbone (and its
@@ -125,6 +127,7 @@ class TrainConfig:
     width: int | None = None
     linear_c: float = 1.0
     linear_pooling: str = "mean"
+    linear_root: bool = True
     feature_scaling: str = "auto"
     finetune_stages: int = 0
     finetune_frames: int = 8
@@ -559,13 +562,14 @@ def _batches(kind: str, data: TrainData, scaling: Scaling, config: TrainConfig):
 
 def _pool(config: TrainConfig, xs: list[np.ndarray]) -> np.ndarray:
     """Clip features pooled as the config's linear head pools them."""
-    return pool_clips(xs, config.linear_pooling)
+    return pool_clips(xs, config.linear_pooling, config.linear_root)
 
 
 def _linear_head(config: TrainConfig, xs: list[np.ndarray], y: np.ndarray,
                  num_classes: int) -> LinearHead:
     return LinearHead.fit(_pool(config, xs), y, num_classes, config.linear_c, config.seed,
-                          balanced=config.balance, pooling=config.linear_pooling)
+                          balanced=config.balance, pooling=config.linear_pooling,
+                          root=config.linear_root)
 
 
 def _fit_linear(config: TrainConfig, data: TrainData, run_dir: Path, monitor: Monitor,

@@ -2,7 +2,9 @@
 
 A clip's frame features ``(T, D)`` are pooled into one vector: their mean (``mean``,
 ``D`` values) or their mean and standard deviation side by side (``mean_std``, ``2D``:
-how much each feature varies over the clip). Fitted with scikit-learn, stored as plain
+how much each feature varies over the clip), optionally followed by a signed square root
+(``root``: power normalisation, which damps the few large values that dominate pooled CNN
+features; docs/accuracy.md has its figures on real clips). Fitted with scikit-learn, stored as plain
 arrays in ``model.npz`` (no pickle; files without a pooling entry are ``mean``),
 applied in numpy (to whole clips, and to single frames for the per-frame view).
 """
@@ -18,19 +20,31 @@ from vidcore.atomic import write_with
 from vidcore.errors import InputError
 
 POOLINGS = ("mean", "mean_std")
+# The root is sign(x) * (sqrt(|x| + ROOT_EPS) - sqrt(ROOT_EPS)): a square root that is 0
+# at 0 with a finite slope there, so Grad-CAM's gradients through it stay finite.
+ROOT_EPS = 1e-4
 
 
-def pool(frames: np.ndarray, pooling: str = "mean") -> np.ndarray:
-    """One clip's frame features ``(T, D)`` pooled into ``(D,)`` or ``(2D,)``."""
+def signed_root(x):
+    """The signed square root of ``root`` pooling, elementwise (numpy)."""
+    x = np.asarray(x, np.float32)
+    return (np.sign(x) * (np.sqrt(np.abs(x) + ROOT_EPS) - np.sqrt(ROOT_EPS))).astype(np.float32)
+
+
+def pool(frames: np.ndarray, pooling: str = "mean", root: bool = False) -> np.ndarray:
+    """One clip's frame features ``(T, D)`` pooled into ``(D,)`` or ``(2D,)``, then
+    passed through ``signed_root`` when ``root``."""
     frames = np.asarray(frames, np.float32)
     if pooling == "mean_std":
-        return np.concatenate([frames.mean(0), frames.std(0)])
-    return frames.mean(0)
+        pooled = np.concatenate([frames.mean(0), frames.std(0)])
+    else:
+        pooled = frames.mean(0)
+    return signed_root(pooled) if root else pooled
 
 
-def pool_clips(xs: list[np.ndarray], pooling: str = "mean") -> np.ndarray:
+def pool_clips(xs: list[np.ndarray], pooling: str = "mean", root: bool = False) -> np.ndarray:
     """Pooled features of several clips, ``(N, D)`` or ``(N, 2D)`` float32."""
-    return np.stack([pool(x, pooling) for x in xs])
+    return np.stack([pool(x, pooling, root) for x in xs])
 
 
 def check_pooling(pooling: str) -> str:
@@ -55,6 +69,7 @@ class LinearHead:
         mean: ``(P,)`` standardisation mean.
         scale: ``(P,)`` standardisation std.
         pooling: how a clip's frames were pooled (``POOLINGS``).
+        root: whether the pooled features went through ``signed_root``.
     """
 
     coef: np.ndarray
@@ -62,12 +77,14 @@ class LinearHead:
     mean: np.ndarray
     scale: np.ndarray
     pooling: str = "mean"
+    root: bool = False
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, num_classes: int, c: float = 1.0,
-            seed: int = 0, balanced: bool = False, pooling: str = "mean") -> LinearHead:
-        """Fit on pooled clip features ``x (N, P)`` (``pool_clips(xs, pooling)``) with
-        labels ``y (N,)``.
+            seed: int = 0, balanced: bool = False, pooling: str = "mean",
+            root: bool = False) -> LinearHead:
+        """Fit on pooled clip features ``x (N, P)`` (``pool_clips(xs, pooling, root)``)
+        with labels ``y (N,)``.
 
         Classes absent from ``y`` get a very low intercept, so they are never predicted.
         ``balanced`` weighs each class inversely to its size (scikit-learn's
@@ -92,7 +109,7 @@ class LinearHead:
         else:
             coef[known], intercept[known] = model.coef_, model.intercept_
         return cls(coef, intercept, scaler.mean_.astype(np.float32),
-                   scaler.scale_.astype(np.float32), check_pooling(pooling))
+                   scaler.scale_.astype(np.float32), check_pooling(pooling), bool(root))
 
     @property
     def feature_dim(self) -> int:
@@ -101,11 +118,12 @@ class LinearHead:
 
     def clip_proba(self, frames: np.ndarray) -> np.ndarray:
         """Class probabilities ``(C,)`` of one clip's frame features ``(T, D)``."""
-        return self.predict_proba(pool(frames, self.pooling)[None])[0]
+        return self.predict_proba(pool(frames, self.pooling, self.root)[None])[0]
 
     def frame_proba(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame class probabilities ``(T, C)``: each frame pooled as a clip of one."""
-        return self.predict_proba(np.stack([pool(f[None], self.pooling) for f in frames]))
+        return self.predict_proba(np.stack([pool(f[None], self.pooling, self.root)
+                                            for f in frames]))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities of rows of ``x (N, D)``."""
@@ -116,15 +134,17 @@ class LinearHead:
         """Write the arrays to ``model.npz`` atomically."""
         write_with(path, lambda f: np.savez(f, coef=self.coef, intercept=self.intercept,
                                             mean=self.mean, scale=self.scale,
-                                            pooling=np.array(self.pooling)))
+                                            pooling=np.array(self.pooling),
+                                            root=np.array(self.root)))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LinearHead:
-        """Read ``model.npz`` with ``allow_pickle=False``."""
+        """Read ``model.npz`` with ``allow_pickle=False`` (older files: mean, no root)."""
         with np.load(path, allow_pickle=False) as data:
             pooling = str(data["pooling"]) if "pooling" in data.files else "mean"
+            root = bool(data["root"]) if "root" in data.files else False
             return cls(data["coef"], data["intercept"], data["mean"], data["scale"],
-                       check_pooling(pooling))
+                       check_pooling(pooling), root)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from vidcore.errors import RunError
-from vidcore.models.linear import LinearHead
+from vidcore.models.linear import ROOT_EPS, LinearHead
 from vidcore.models.scaling import Scaling, chunks, pad_sequences
 
 Probabilities = tuple[np.ndarray, np.ndarray | None]  # (frame probs, clip probs or None)
@@ -83,6 +83,7 @@ class LinearRuntime:
         pooled = ops.mean(f, 0)
         if h.pooling == "mean_std":
             pooled = ops.concatenate([pooled, ops.std(f, 0)], 0)
+        pooled = _signed_root_ops(pooled) if h.root else pooled
         return ops.softmax(ops.matmul((pooled - h.mean) / h.scale, h.coef.T) + h.intercept)
 
     def logit_function(self):
@@ -91,15 +92,23 @@ class LinearRuntime:
 
         coef, intercept = tf.constant(self.head.coef.T), tf.constant(self.head.intercept)
         mean, scale = tf.constant(self.head.mean), tf.constant(self.head.scale)
-        with_std = self.head.pooling == "mean_std"
+        with_std, root = self.head.pooling == "mean_std", self.head.root
 
         def logits(f):
             pooled = tf.reduce_mean(f, 0, keepdims=True)
             if with_std:
                 pooled = tf.concat([pooled, tf.math.reduce_std(f, 0, keepdims=True)], 1)
+            pooled = _signed_root_ops(pooled) if root else pooled
             return ((pooled - mean) / scale) @ coef + intercept
 
         return logits
+
+
+def _signed_root_ops(x):
+    """``vidcore.models.linear.signed_root`` in Keras ops (differentiable, also on TF)."""
+    from keras import ops
+
+    return ops.sign(x) * (ops.sqrt(ops.abs(x) + ROOT_EPS) - float(np.sqrt(ROOT_EPS)))
 
 
 class _NeuralRuntime:
