@@ -79,7 +79,7 @@ def test_linear_head_matches_sklearn_and_round_trips(tmp_path, num_classes):
     np.testing.assert_allclose(head.predict_proba(x), expected, atol=1e-4)
     head.save(tmp_path / "model.npz")
     with np.load(tmp_path / "model.npz", allow_pickle=False) as data:
-        assert sorted(data.files) == ["coef", "intercept", "mean", "pooling", "scale"]
+        assert sorted(data.files) == ["coef", "intercept", "mean", "pooling", "root", "scale"]
     np.testing.assert_array_equal(linear.LinearHead.load(tmp_path / "model.npz").coef, head.coef)
 
 
