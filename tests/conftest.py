@@ -24,14 +24,23 @@ from tests.videos import (  # noqa: F401 - re-exported: some test files import t
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The files that take longest, longest first (per-file totals of a full run, 2 workers,
-# AMD EPYC avx2): with ``--dist loadfile`` a worker takes the next file when it is free,
-# so starting with the long ones keeps both busy to the end instead of one finishing a
-# long file alone (longest-first scheduling). A file missing here runs after them.
-LONGEST_FIRST = ("test_browser", "test_run_disk", "test_presets_accurate", "test_lite_family",
-                 "test_app", "test_engines", "test_ray", "test_queue_ray", "test_train",
-                 "test_predict", "test_datasets_browser", "test_export", "test_explain",
-                 "test_demo", "test_features", "test_demo_model", "test_crash", "test_stream")
+# The files that take longest, longest first (per-file totals of the slowest tests of full
+# runs, 2 workers, AMD EPYC avx512, 7 Dec 2026): with ``--dist loadfile`` a worker takes
+# the next file when it is free, so starting with the long ones keeps both busy to the end
+# instead of one finishing a long file alone (longest-first scheduling). A file missing
+# here runs after them. It needs ``--no-loadscope-reorder`` (the Makefile passes it):
+# pytest-xdist otherwise reorders files by their number of tests, which put the long
+# one-test browser files last.
+LONGEST_FIRST = ("test_browser", "test_ray", "test_live_browser", "test_signin_browser",
+                 "test_datasets_browser", "test_bad_input", "test_lite_family", "test_app",
+                 "test_dataset_map_videos", "test_crash", "test_export", "test_live_app",
+                 "test_demo", "test_finetune", "test_engines", "test_dataset_map_app",
+                 "test_explain", "test_app_explain", "test_queue_ray", "test_presets_accurate",
+                 "test_train", "test_run_disk", "test_browser_scale", "test_features",
+                 "test_first_run", "test_predict", "test_backbones", "test_export_calibration",
+                 "test_evaluate", "test_precision", "test_datasets_app", "test_predict_trust",
+                 "test_small_data", "test_demo_model", "test_confusion_scale",
+                 "test_concurrency", "test_dataset_map_browser", "test_workspace")
 
 
 def pytest_collection_modifyitems(config, items):
