@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PORT ?= 8501
 # Test processes: 2 fit a 2-core machine (a test file stays in one process: its fixtures are shared).
+# --no-loadscope-reorder keeps tests/conftest.py's longest-first order of the files.
 TEST_WORKERS ?= 2
 
 .PHONY: run test venv deps dev-deps demo-data browser lint clean
@@ -18,7 +19,7 @@ run: deps demo-data
 
 test: dev-deps browser
 	$(PY) -m ruff check vidcore tests app_pages webapp scripts app.py benchmarks
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30 $(PYTEST_ARGS)
 
 venv: $(PY)
 $(PY):

@@ -24,14 +24,23 @@ from tests.videos import (  # noqa: F401 - re-exported: some test files import t
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The files that take longest, longest first (per-file totals of a full run, 2 workers,
-# AMD EPYC avx2): with ``--dist loadfile`` a worker takes the next file when it is free,
-# so starting with the long ones keeps both busy to the end instead of one finishing a
-# long file alone (longest-first scheduling). A file missing here runs after them.
-LONGEST_FIRST = ("test_browser", "test_run_disk", "test_presets_accurate", "test_lite_family",
-                 "test_app", "test_engines", "test_ray", "test_queue_ray", "test_train",
-                 "test_predict", "test_datasets_browser", "test_export", "test_explain",
-                 "test_demo", "test_features", "test_demo_model", "test_crash", "test_stream")
+# The files that take longest, longest first (per-file totals of the slowest tests of full
+# runs, 2 workers, AMD EPYC avx512, 7 Dec 2026): with ``--dist loadfile`` a worker takes
+# the next file when it is free, so starting with the long ones keeps both busy to the end
+# instead of one finishing a long file alone (longest-first scheduling). A file missing
+# here runs after them. It needs ``--no-loadscope-reorder`` (the Makefile passes it):
+# pytest-xdist otherwise reorders files by their number of tests, which put the long
+# one-test browser files last.
+LONGEST_FIRST = ("test_browser", "test_ray", "test_live_browser", "test_signin_browser",
+                 "test_datasets_browser", "test_bad_input", "test_lite_family", "test_app",
+                 "test_dataset_map_videos", "test_crash", "test_export", "test_live_app",
+                 "test_demo", "test_finetune", "test_engines", "test_dataset_map_app",
+                 "test_explain", "test_app_explain", "test_queue_ray", "test_presets_accurate",
+                 "test_train", "test_run_disk", "test_browser_scale", "test_features",
+                 "test_first_run", "test_predict", "test_backbones", "test_export_calibration",
+                 "test_evaluate", "test_precision", "test_datasets_app", "test_predict_trust",
+                 "test_small_data", "test_demo_model", "test_confusion_scale",
+                 "test_concurrency", "test_dataset_map_browser", "test_workspace")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -70,29 +79,58 @@ def fake_features(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def synthetic_runs(tmp_path_factory):
+def synthetic_runs(shared_tmp, tmp_path_factory):
     """One run per head trained on the synthetic CSV dataset (see tests/synthetic.py).
 
-    Returns a namespace: ``csv`` (the manifest), ``data`` (its folder), ``runs``
-    (head -> run directory), ``results`` (head -> TrainResult).
+    Trained once for the whole session, by the first test process that asks (under a
+    lock; about 9 s of CPU), and copied into this process's own folder: a test may write
+    into its runs (``evaluate`` writes its report there) without racing the other
+    process. Returns a namespace: ``csv`` (the manifest), ``data`` (its folder, shared:
+    read only), ``runs`` (head -> run directory), ``results`` (head -> TrainResult).
     """
+    import pickle
+    import shutil
+    from dataclasses import replace
     from types import SimpleNamespace
+
+    built = _trained_synthetic_runs(shared_tmp / "synthetic")
+    results = pickle.loads((built / "results.pickle").read_bytes())
+    root = tmp_path_factory.mktemp("synthetic-runs")
+    for head in results:
+        shutil.copytree(built / "runs" / head, root / head)
+    results = {head: replace(r, run_dir=str(root / head)) for head, r in results.items()}
+    return SimpleNamespace(csv=built / "data" / "manifest.csv", data=built / "data",
+                           results=results, runs={h: root / h for h in results})
+
+
+def _trained_synthetic_runs(root: Path) -> Path:
+    """``root`` holding ``data/``, ``runs/<head>/`` and ``results.pickle``, trained there
+    by the first caller of the session."""
+    import pickle
+    import shutil
 
     import synthetic
 
+    from vidcore.locking import exclusive
     from vidcore.train import TrainConfig, train
 
-    root = tmp_path_factory.mktemp("synthetic")
-    csv_path = synthetic.make_dataset(root / "data")
-    results = {}
-    with pytest.MonkeyPatch.context() as mp:
-        synthetic.install(mp)
-        for head, options in SYNTHETIC_TRAINING.items():
-            config = TrainConfig(dataset=str(csv_path), head=head, weights=None,
-                                 val_fraction=0.3, patience=None, log_every=2, **options)
-            results[head] = train(config, run_dir=root / "runs" / head)
-    return SimpleNamespace(csv=csv_path, data=root / "data", results=results,
-                           runs={h: Path(r.run_dir) for h, r in results.items()})
+    with exclusive(root.with_name(root.name + ".lock")):
+        done = root / "results.pickle"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)  # a build that died midway
+            csv_path = synthetic.make_dataset(root / "data")
+            results = {}
+            with pytest.MonkeyPatch.context() as mp:
+                synthetic.install(mp)
+                for head, options in SYNTHETIC_TRAINING.items():
+                    config = TrainConfig(dataset=str(csv_path), head=head, weights=None,
+                                         val_fraction=0.3, patience=None, log_every=2,
+                                         **options)
+                    results[head] = train(config, run_dir=root / "runs" / head)
+            temp = done.with_suffix(".tmp")
+            temp.write_bytes(pickle.dumps(results))
+            temp.replace(done)  # written last: its presence says the build is whole
+    return root
 
 
 @pytest.fixture(scope="session")

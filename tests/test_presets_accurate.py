@@ -28,8 +28,9 @@ def test_cli_train_accurate_then_predict(world, tmp_path, capsys, monkeypatch):
     # minute and more here); test_lite_family checks Lite2 on LiteRT.
     monkeypatch.setenv("VIDCORE_ENGINE", "keras")
     run = tmp_path / "run"
-    # Lite2 at 260 px on 32 frames a clip costs seconds per clip on 2 cores: few clips.
-    dataset = app_world.demo_subset(world.dataset, tmp_path / "data", classes=3)
+    # Lite2 at 260 px on 32 frames a clip costs seconds per clip on 2 cores: few clips
+    # (3 recordings a class: one each tested, validated and trained).
+    dataset = app_world.demo_subset(world.dataset, tmp_path / "data", classes=2, recordings=3)
     code = main(["train", str(dataset), "--preset", "accurate", "--weights", "none",
                  "--epochs", "2", "--val-fraction", "0.34", "--run-dir", str(run),
                  "--store", str(tmp_path / "store"), "--evaluate"])
