@@ -10,7 +10,7 @@ import pytest
 
 from vidcore import runs, train
 from vidcore.calibration import fit_temperature
-from vidcore.models.linear import LinearHead, pool_clips
+from vidcore.models.linear import LinearHead
 
 CLASSES, D, T = ["a", "b", "c"], 8, 4
 
@@ -42,7 +42,7 @@ def test_the_temperature_is_the_held_out_heads(fitted):
     config, data, run_dir = fitted
     held_out = train._linear_head(config, data.train_x, data.train_y, len(CLASSES))
     refit = LinearHead.load(run_dir / runs.LINEAR_MODEL)
-    val = pool_clips(data.val_x)
+    val = train._pool(config, data.val_x)
     expected = fit_temperature(data.val_y, probs=held_out.predict_proba(val))
     seen = fit_temperature(data.val_y, probs=refit.predict_proba(val))
     stored = json.loads((run_dir / "calibration.json").read_text())
