@@ -101,9 +101,9 @@ def _inside(demo_dir: Path, tmp: Path) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1750})
         page.set_default_timeout(120_000)
         page.add_init_script(RECORD_PEERS)
-        states = []  # the component's own log of its connection's states, for a failure
+        states = []  # the component's log of its connection's states, errors, for a failure
         page.on("console", lambda m: states.append(f"{time.strftime('%H:%M:%S')} {m.text}")
-                if m.text.startswith("connectionstatechange") else None)
+                if m.text.startswith("connectionstatechange") or m.type == "error" else None)
         page.on("framedetached", lambda f: states.append(
             f"{time.strftime('%H:%M:%S')} a frame was removed: {f.url[:80]}"))
         try:
@@ -135,8 +135,8 @@ def _drive(page, url: str) -> None:
     assert "connected" in _peer_states(page)  # the camera's frames travel on it
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "live.png"))
-    _a_moment_of_disconnected_is_ridden_out(page, camera)
     _keep_and_download_leave_the_stream_running(page)
+    _a_moment_of_disconnected_is_ridden_out(page, camera)
     camera.get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped.").wait_for()
     assert page.get_by_text("Stopped by itself").count() == 0  # a Stop, not a lost link
