@@ -161,11 +161,11 @@ def _a_moment_of_disconnected_is_ridden_out(page, camera) -> None:
     to stop the stream on the first; the page holds it (vidcore.views.live_link)."""
     frame = _camera_frame(page)
     frame.evaluate(_SAY_STATE, "disconnected")
-    page.wait_for_timeout(1500)  # the old component stopped within 0.1 s, closed in 0.5 s
+    page.wait_for_timeout(1000)  # the old component stopped within 0.1 s, closed in 0.5 s
     assert _peer_states(page) == ["connected"]
     assert camera.get_by_role("button", name="Stop").count() == 1
     frame.evaluate(_SAY_STATE, None)  # the real state again: connected
-    _wait_new_frames(page)
+    assert _peer_states(page) == ["connected"]  # (Keep's check saw frames go on arriving)
     assert frame.evaluate("() => window.__vidcoreGraceMs") > 1000  # the hold is in place
 
 
