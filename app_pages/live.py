@@ -10,12 +10,13 @@ from vidcore import clips, workspace
 from vidcore.data.video import resize_frame
 from vidcore.models.loading import model_version
 from vidcore.stream import StreamClassifier, window_plan
-from vidcore.views import charts, ice, stream_tables
+from vidcore.views import charts, ice, live_link, stream_tables
 from vidcore.views.live import LiveSession, window_note
 from webapp import media, model_choice
 from webapp.boundary import guard
 
 SESSION = "live-session"
+CAMERA = "live-camera"  # the webrtc_streamer key
 CLIP = "live-clip"
 CONNECT_LIMIT_S = 20.0  # Start pressed, no frame yet: say what to check
 HISTORY_S = 30.0
@@ -185,10 +186,25 @@ live_session.configure(model, **settings(plan))
 with guard("Reading the WebRTC settings"):
     rtc = ice.rtc_configuration()
 
+# The camera component ends the stream on a "disconnected" that a busy computer reports
+# for a moment (issue 28, after Keep): hold it until it lasts (vidcore.views.live_link).
+live_link.patient_consent()  # and the server's end: late answers of a busy browser
+with st.container(key="live-link", height=1, border=False):
+    st.html(live_link.hold_script(), unsafe_allow_javascript=True)
+
+
+def camera_changed() -> None:
+    """The component's state changed: note when the browser stopped (for the reason)."""
+    state = st.session_state[CAMERA].state
+    if not state.playing and not state.signalling:
+        live_session.browser_stopped()
+
+
 ctx = webrtc_streamer(
-    key="live-camera", mode=WebRtcMode.SENDONLY, rtc_configuration=rtc,
+    key=CAMERA, mode=WebRtcMode.SENDONLY, rtc_configuration=rtc,
     media_stream_constraints={"video": True, "audio": False},
-    video_frame_callback=live_session.on_frame, translations=TRANSLATIONS)
+    video_frame_callback=live_session.on_frame, on_video_ended=live_session.on_ended,
+    on_change=camera_changed, translations=TRANSLATIONS)
 active = ctx.state.playing or ctx.state.signalling
 if not ctx.state.playing:  # the component shows browser errors by their raw names
     st.caption(":material/help: If Start shows **NotFoundError** or **NotReadableError**, the "
@@ -221,9 +237,20 @@ def panel() -> None:
         if not active:
             st.info("Press **Start** and allow the camera.", icon=":material/videocam:")
         return
+    silent = live_session.silent_for() if active else None
+    if silent is not None:
+        side = ("the server's end of the connection has closed"
+                if live_session.ended_on_server else "the connection is interrupted or the "
+                "camera stopped sending")
+        st.warning(f"No video for {silent:.0f} s: {side}. Waiting for it to come back; "
+                   "press Stop, then Start, if it does not.", icon=":material/wifi_off:")
     if not active:
-        st.info("Stopped. The last results stay here until the next Start.",
-                icon=":material/stop_circle:")
+        if live_session.stop_reason:
+            st.error(f"Stopped by itself. {live_session.stop_reason}",
+                     icon=":material/link_off:")
+        else:
+            st.info("Stopped. The last results stay here until the next Start.",
+                    icon=":material/stop_circle:")
     show_label(live.latest(), live.stats(), live.window_frames())
 
 

@@ -122,3 +122,57 @@ def test_a_slow_computer_is_told_what_its_window_really_spans():
     note = window_note(slow, plan, 0.9)
     assert "classifies 0.9 frames/s, fewer than the 2.3" in note
     assert "spans the last 7.7 s instead of 3 s" in note
+
+
+def test_a_stop_says_why_only_when_it_was_not_the_users():
+    from vidcore.views.live import LOST_S, stop_reason
+
+    assert stop_reason(last_frame_at=99.0, ended_at=None, stopped_at=100.0) is None  # a Stop
+    assert stop_reason(99.0, ended_at=101.0, stopped_at=100.0) is None  # closed after it
+    lost = stop_reason(100.0 - LOST_S - 6, ended_at=None, stopped_at=100.0)
+    assert lost.startswith("The connection was lost: no video reached the server for 12 s")
+    server = stop_reason(99.0, ended_at=99.5, stopped_at=100.0)
+    assert server.startswith("The connection ended on the server's side")
+
+
+def test_the_session_keeps_the_reason_of_a_stop_it_did_not_ask_for():
+    now = [100.0]
+    session = LiveSession(clock=lambda: now[0])
+    session.stream, session._stopped = _Stream(), False  # a running stream
+    session.last_frame_at = 100.0
+    now[0] = 103.0
+    assert session.silent_for() == 3.0 and not session.ended_on_server
+    session.on_ended()  # the server's end closed first ...
+    assert session.ended_on_server
+    now[0] = 104.0
+    session.browser_stopped()  # ... then the browser noticed
+    session.stop()
+    assert session.stop_reason.startswith("The connection ended on the server's side")
+    assert session.silent_for() is None  # not running any more
+
+
+class _Stream:
+    def stop(self):
+        pass
+
+
+def test_the_page_script_holds_only_disconnected_and_marks_the_frame():
+    from vidcore.views import live_link
+
+    script = live_link.hold_script(grace_s=2.5)
+    assert "const GRACE_MS = 2500;" in script and live_link.COMPONENT_TITLE in script
+    assert 'pc.connectionState === "disconnected"' in script
+    assert "win.__vidcoreGraceMs = GRACE_MS" in script
+
+
+def test_the_server_lets_a_busy_browser_answer_late(monkeypatch):
+    import aioice.ice
+
+    from vidcore.views import live_link
+
+    monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 6)
+    live_link.patient_consent()
+    assert aioice.ice.CONSENT_FAILURES == live_link.CONSENT_FAILURES > 6
+    # aioice reads the module's setting at each check (an upgrade that stops doing so
+    # would silently bring back the 30 s limit)
+    assert "CONSENT_FAILURES" in aioice.ice.Connection.query_consent.__code__.co_names

@@ -26,6 +26,8 @@ class LiveSession:
         stream: the current (or last) ``LiveStream``; None before the first frame.
         error: the last error in the frame callback, as one line; None when all is well.
         connect_since: when Start was pressed (monotonic seconds), until frames flow.
+        stop_reason: why the last stream stopped when it was not the user's Stop, as one
+            line (``stop_reason``); None after a Stop and while a stream runs.
     """
 
     def __init__(self, clock=time.monotonic):
@@ -33,6 +35,10 @@ class LiveSession:
         self.stream: LiveStream | None = None
         self.error: str | None = None
         self.connect_since: float | None = None
+        self.stop_reason: str | None = None
+        self.last_frame_at: float | None = None  # when the newest frame arrived
+        self._ended_at: float | None = None  # when the server's end of the stream ended
+        self._stopped_at: float | None = None  # when the browser said it stopped
         self._model: TrainedModel | None = None
         self._options: dict = {}
         self._t0 = 0.0
@@ -54,6 +60,7 @@ class LiveSession:
         Never raises: an error is logged and kept in ``error`` for the page to show
         (streamlit-webrtc would swallow it and the page would silently stop updating).
         """
+        self.last_frame_at = self.now()
         try:
             image = frame.to_ndarray(format="rgb24")
             live = self._current()
@@ -71,11 +78,28 @@ class LiveSession:
                 classifier = StreamClassifier(self._model, **self._options)
                 self.stream = LiveStream(classifier)
                 self._t0, self._stopped, self.error = self.now(), False, None
+                self.stop_reason = self._ended_at = self._stopped_at = None
             return self.stream
 
+    def on_ended(self) -> None:
+        """streamlit-webrtc's ``on_video_ended``: the server's end of the video ended
+        (its connection closed, or the page stopped the stream)."""
+        if self._ended_at is None:
+            self._ended_at = self.now()
+
+    def browser_stopped(self) -> None:
+        """The camera component said it is neither playing nor connecting (its
+        ``on_change``, called before the server closes its end)."""
+        if self._stopped_at is None:
+            self._stopped_at = self.now()
+
     def stop(self) -> None:
-        """End the current stream (Stop was pressed); its last results stay readable."""
+        """End the current stream (Stop was pressed, or the connection ended); its last
+        results stay readable, and ``stop_reason`` says why when it was not a Stop."""
         with self._lock:
+            if not self._stopped and self.stream is not None:
+                self.stop_reason = stop_reason(self.last_frame_at, self._ended_at,
+                                               self._stopped_at or self.now())
             self._stopped = True
             if self.stream is not None:
                 self.stream.stop()
@@ -92,6 +116,48 @@ class LiveSession:
         if self.running and self.stream.stats().offered > 0:
             return None
         return self.now() - self.connect_since
+
+    @property
+    def ended_on_server(self) -> bool:
+        """Whether the server's end of the running stream has ended (its connection
+        closed) while the browser may still think it streams."""
+        return self.running and self._ended_at is not None
+
+    def silent_for(self) -> float | None:
+        """Seconds without a new frame while a stream runs, once that is SILENT_S or
+        more (frames come many times a second); None otherwise."""
+        if not self.running or self.last_frame_at is None:
+            return None
+        silent = self.now() - self.last_frame_at
+        return silent if silent >= SILENT_S else None
+
+
+SILENT_S = 3.0  # no frame this long while streaming: the page says so
+# No frame this long before the browser stopped: the connection was lost, not stopped
+# (a Stop ends the frames and reaches the server a few seconds later on a busy machine;
+# a lost connection is held live_link.GRACE_S seconds before the browser gives up).
+LOST_S = 6.0
+
+
+def stop_reason(last_frame_at: float | None, ended_at: float | None,
+                stopped_at: float) -> str | None:
+    """Why a stream stopped, as one line, when it was not the user's Stop; else None.
+
+    Args:
+        last_frame_at: when the last frame reached the server (monotonic seconds).
+        ended_at: when the server's end of the video ended, if it did.
+        stopped_at: when the browser's component said it stopped (or the page saw it).
+    """
+    if ended_at is not None and ended_at < stopped_at:
+        return ("The connection ended on the server's side: the browser stopped answering "
+                "its checks (the network dropped, the tab went to sleep, or this computer "
+                "was too busy to answer). Press Start to go on.")
+    if last_frame_at is not None and stopped_at - last_frame_at >= LOST_S:
+        return (f"The connection was lost: no video reached the server for "
+                f"{stopped_at - last_frame_at:.0f} s before the browser gave up on it (the "
+                "network dropped, the camera stopped sending, or this computer was too "
+                "busy to answer the browser). Press Start to go on.")
+    return None
 
 
 SLOW_SPAN = 1.25  # a window this much longer than planned is worth saying
