@@ -16,19 +16,32 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests import app_world, web
+from tests.map_results import write_finished_job
 from tests.web import EXCEPTION, SHOTS, click_cell, open_page, shoot, wait_idle
 from vidcore import runs
+from vidcore.data.index import load_index
+from vidcore.data.sampling import create_sampler
 from vidcore.views import launch as run_launch
+from vidcore.views import map_jobs, map_view
 from webapp import pages
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(world, serve_app, tmp_path_factory):
-    """The app on the tiny world, its runs in a folder of this file's own."""
+def holds(tmp_path_factory) -> Path:
+    """The folder of this file's hold flags (see ``server``)."""
+    return tmp_path_factory.mktemp("holds")
+
+
+@pytest.fixture(scope="module")
+def server(world, serve_app, tmp_path_factory, holds):
+    """The app on the tiny world, its runs in a folder of this file's own; an evaluation
+    waits while ``holds/EVALUATE_HOLD`` exists (tests/web.py ``held_calls``)."""
     runs_dir = world.runs_with_model(tmp_path_factory.mktemp("browser") / "runs")
-    return serve_app(world.env(runs_dir) | web.slow_previews(SLOW, 4))
+    return serve_app(web.held_calls(holds / "site", {"vidcore.evaluate:evaluate":
+                                                     holds / EVALUATE_HOLD},
+                                    world.env(runs_dir) | web.slow_previews(SLOW, 4)))
 
 
 @pytest.fixture
@@ -49,6 +62,7 @@ HOLD_MS = 2000  # longer than any timer of the app's pages (Train's live view: 1
 QUICK = ("Kick", "Punch", "SitDown")  # clips picked in quick succession: runs cut short
 QUICK_MS = 150
 FOLDER_HINT = "Type the path of a dataset folder"
+EVALUATE_HOLD = "evaluate.hold"
 
 
 def test_every_page_renders_with_the_sidebar(page, server):
@@ -116,6 +130,41 @@ def _pick_quickly(page, label: str) -> None:
         page.wait_for_timeout(QUICK_MS)
 
 
+def test_no_widget_change_blanks_the_page_while_the_map_is_made(page, server, world,
+                                                              monkeypatch):
+    """The Map section polls a running map job (a fragment with ``run_every``): a sidebar
+    change that ends the page early, answers held back, then the job's end."""
+    for key, value in world.env(server.runs).items():  # the server's map_spec and store
+        monkeypatch.setenv(key, value)
+    # A sampler no other test maps with: its job folder is this test's alone. The job is
+    # written by hand, as running (this process's pid) and then done: no extraction.
+    spec = map_view.map_spec(create_sampler("segments", frames=8))
+    index = load_index(world.dataset)
+    folder = map_jobs.job_folder(index, spec, world.store)
+    folder.mkdir(parents=True)
+    try:
+        runs.write_json(folder / map_jobs.JOB, {"spec": spec.to_dict(), "pid": os.getpid()})
+        runs.write_json(folder / map_jobs.PROGRESS, {"stage": "extracting", "done": 3,
+                                                     "total": len(index.records)})
+        socket = web.HeldSocket(page)
+        open_page(page, server.url, "dataset")
+        web.choose_option(page, "Sampler", "segments")
+        mapping = f"Mapping: features of 3 of {len(index.records)} clips"
+        page.get_by_text(mapping).wait_for()
+        with socket.held(HOLD_MS):
+            web.sidebar_source(page, "A folder on this machine")
+        socket.recovers_to(FOLDER_HINT)
+        web.sidebar_source(page, "Demo dataset")
+        socket.recovers_to(mapping)
+        write_finished_job(index, spec, world.store)  # the job ends: the page shows its map
+        socket.recovers_to("Clips mapped")
+        wait_idle(page)
+        assert not socket.blanked(), socket.errors
+        assert page.locator(EXCEPTION).count() == 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_predict_an_uploaded_clip(page, server, world, tmp_path):
     clip = tmp_path / "my clip.avi"
     shutil.copy(next(world.dataset.glob("Kick/*.avi")), clip)
@@ -140,8 +189,26 @@ def test_predict_an_uploaded_clip(page, server, world, tmp_path):
     shoot(page, SHOTS / "predict-upload.png")
 
 
-def test_evaluate_from_the_browser(page, server):
+def test_evaluate_from_the_browser(page, server, holds):
+    socket = web.HeldSocket(page)
     open_page(page, server.url, "evaluate")
+    # A sidebar change while the evaluation runs, the server's answers held back: the
+    # run (the evaluation in it) is stopped and the page offers it again.
+    flag = holds / EVALUATE_HOLD
+    flag.touch()
+    try:
+        page.get_by_role("button", name="Evaluate on the test clips").click()
+        page.get_by_text("Reading the test clips").wait_for()
+        with socket.held(HOLD_MS):
+            web.sidebar_source(page, "A folder on this machine")
+            flag.unlink()  # the evaluation goes on, and meets the change at its next step
+    finally:
+        flag.unlink(missing_ok=True)
+    socket.settles()
+    assert page.get_by_role("button", name="Evaluate on the test clips").is_visible()
+    assert not (runs.active_model(server.runs) / runs.REPORT).exists()  # stopped, not hidden
+    web.sidebar_source(page, "Demo dataset")
+    wait_idle(page)
     page.get_by_role("button", name="Evaluate on the test clips").click()
     page.get_by_text("Accuracy per aggregator").wait_for(timeout=240_000)
     wait_idle(page)
@@ -217,6 +284,12 @@ def test_train_from_the_browser_survives_a_reload(page, server, world, monkeypat
     assert want.startswith("Demo dataset · 10 classes · default · "), want
     page.wait_for_function("([el, want]) => el.value === want", timeout=30_000,
                            arg=[model.element_handle(), want])
+    # Evaluate offers it too (its picker is Predict's; issue 28 item 4).
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Evaluate").click()
+    page.get_by_role("heading", name="Evaluate").wait_for()
+    model = page.get_by_role("combobox", name="Model", exact=True).first
+    page.wait_for_function("([el, want]) => el.value === want", timeout=30_000,
+                           arg=[model.element_handle(), want])
 
 
 def _answer_cards(page) -> dict:
@@ -269,3 +342,48 @@ def test_concurrent_sessions_get_their_own_right_answers(browser, server, world)
         assert temporal.startswith(expected[i % 2]), (i, temporal, expected)
     print(f"{sessions} sessions: server RSS {baseline:.0f} MB before, {peak:.0f} MB after")
     assert peak - baseline < 1500, (baseline, peak)  # MB: uploads are not kept in memory
+
+
+def test_where_the_model_looked_follows_each_upload(page, server, world, tmp_path):
+    """"Where the model looked" after another upload explains that clip's answer, not the
+    one before's (issue 28: its class box and text stayed the first clip's). The random
+    model may answer every clip alike, so the box is set by hand to a third class first:
+    the upload must move it to the new clip's answer, known from its first upload.
+
+    Last in this file: the explainer brings TensorFlow into the server for good, which
+    slows each later script run."""
+    first, second = tmp_path / "my clip.avi", tmp_path / "another clip.avi"
+    shutil.copy(next(world.dataset.glob("Kick/*.avi")), first)
+    shutil.copy(next(world.dataset.glob("SitDown/*.avi")), second)
+    open_page(page, server.url, "predict")
+    answers = {first.name: _upload(page, first), second.name: _upload(page, second)}
+    switch = page.locator(".st-key-explain-on input")
+    page.get_by_text("Show where the model looked").click()
+    box = page.locator(".st-key-explain-class input")
+    box.wait_for()
+    wait_idle(page)
+    assert box.input_value() == answers[second.name]
+    third = next(c for c in world.classes if c not in answers.values())
+    web.choose_option(page, "Where is the evidence for", third)
+    page.get_by_text(f"the evidence for {third} lies").first.wait_for()
+    wait_idle(page)
+    assert _upload(page, first) == answers[first.name]  # another upload, its answer known
+    assert switch.is_checked()  # the switch and the panel agree: on, and shown
+    assert box.input_value() == answers[first.name], (answers, third)
+    assert page.get_by_text(f"the evidence for {answers[first.name]} lies").count() == 1
+    assert page.get_by_text(f"the evidence for {third} lies").count() == 0
+    marks = page.locator('.st-key-frame-grid [data-testid="stImage"]').all_inner_texts()
+    assert len(marks) == app_world.FRAMES, marks
+    assert page.locator(EXCEPTION).count() == 0
+
+
+def _own_answer(page) -> str:
+    own = page.locator('.st-key-answers [data-testid="stMetric"]').filter(
+        has_text="this model's answer").locator('[data-testid="stMetricValue"]')
+    return own.inner_text()
+
+
+def _upload(page, clip: Path) -> str:
+    """Upload ``clip`` in place of the one shown; the model's own answer to it."""
+    web.after_rerun(page, lambda: page.locator('input[type="file"]').set_input_files(str(clip)))
+    return _own_answer(page)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,6 +209,29 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_function(_IDLE, arg=QUIET_MS, timeout=timeout_ms, polling=50)
 
 
+# Set once the app's script state has been "running" since: the mutation records keep
+# the old values, so a run that began and ended between two callbacks is seen too.
+_WATCH_RUN = """() => {
+  window.__vidcoreRan = false;
+  const app = document.querySelector('[data-testid="stApp"]');
+  const ran = () => app.getAttribute('data-test-script-state') === 'running';
+  new MutationObserver(records => {
+    if (ran() || records.some(r => r.oldValue === 'running')) window.__vidcoreRan = true;
+  }).observe(app, {attributes: true, attributeOldValue: true,
+                   attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def after_rerun(page, action: Callable[[], object], timeout_ms: int = 120_000) -> None:
+    """Call ``action`` and wait until the script run it starts is over. ``wait_idle``
+    alone can see the page idle before the server has begun that run (an upload: the
+    file goes up first), and the page still shows the run before's answers then."""
+    page.evaluate(_WATCH_RUN)
+    action()
+    page.wait_for_function("() => window.__vidcoreRan", timeout=timeout_ms, polling=50)
+    wait_idle(page, timeout_ms)
+
+
 def shoot(page, path: Path) -> Path:
     """A screenshot of the whole page.
 
@@ -284,6 +307,59 @@ def slow_previews(word: str, seconds: float) -> dict:
     return {"PYTHONPATH": path, "VIDCORE_TEST_SLOW_PREVIEWS": f"{word}:{seconds:g}"}
 
 
+_HOLD_SITE = '''"""Written by tests/web.py ``held_calls``: functions named in VIDCORE_TEST_HOLDS
+("module:function=flag file;..." ) wait while their flag file exists (2 min at most)."""
+import os
+import runpy
+import sys
+import time
+
+_NEXT = os.environ.get("VIDCORE_TEST_NEXT_SITE")
+if _NEXT:  # the sitecustomize this one shadows (slow previews): run it too
+    runpy.run_path(_NEXT)
+
+
+def _hold(module, name, flag):
+    real = getattr(module, name)
+
+    def held(*args, **kwargs):
+        deadline = time.monotonic() + 120
+        while os.path.exists(flag) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return real(*args, **kwargs)
+
+    setattr(module, name, held)
+
+
+for _entry in filter(None, os.environ.get("VIDCORE_TEST_HOLDS", "").split(";")):
+    _target, _flag = _entry.split("=", 1)
+    _module, _name = _target.split(":")
+    __import__(_module)
+    _hold(sys.modules[_module], _name, _flag)
+'''
+
+
+def held_calls(folder: Path, holds: dict[str, Path], env: dict | None = None) -> dict:
+    """Server environment (on top of ``env``) in which each function named in ``holds``
+    (``"module:function"``) waits, in the server and in every Python child it starts,
+    while its flag file exists: a test makes the flag before the action whose wait it
+    wants to act in, and removes it to let the work go on. The wait is then certain,
+    however fast the machine, and costs nothing once the flag is gone.
+
+    ``folder`` receives the ``sitecustomize.py`` that does it (it runs a sitecustomize
+    ``env``'s PYTHONPATH already had, e.g. ``slow_previews``'s, too).
+    """
+    env = dict(env or {})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_HOLD_SITE)
+    shadowed = next((Path(p) / "sitecustomize.py" for p in env.get("PYTHONPATH", "").split(
+        os.pathsep) if p and (Path(p) / "sitecustomize.py").is_file()), None)
+    path = os.pathsep.join(p for p in (str(folder), env.get("PYTHONPATH")
+                                       or os.environ.get("PYTHONPATH", "")) if p)
+    return env | {"PYTHONPATH": path, "VIDCORE_TEST_NEXT_SITE": str(shadowed or ""),
+                  "VIDCORE_TEST_HOLDS": ";".join(f"{t}={f}" for t, f in holds.items())}
+
+
 class HeldSocket:
     """A page whose server-to-browser messages can be held back for a while, and whose
     console errors are kept. Make it before the page's first ``goto``.
@@ -330,6 +406,21 @@ class HeldSocket:
     def blanked(self) -> list[str]:
         """The console errors that blank the app."""
         return [e for e in self.errors if any(m in e.lower() for m in BLANK_MARKS)]
+
+    def recovers_to(self, text: str, timeout_ms: int = 60_000) -> None:
+        """Wait until the page shows ``text``; fail first when the app was blanked (a
+        blank page never shows it: say why rather than time out)."""
+        try:
+            self.page.get_by_text(text).first.wait_for(timeout=timeout_ms)
+        finally:
+            assert not self.blanked(), self.errors
+
+    def settles(self, timeout_ms: int = 60_000) -> None:
+        """``wait_idle``; fail first when the app was blanked (it never settles then)."""
+        try:
+            wait_idle(self.page, timeout_ms)
+        finally:
+            assert not self.blanked(), self.errors
 
 
 # Every 50 ms, ask the server for each clip and image the page shows from a /media URL;
