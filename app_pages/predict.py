@@ -15,6 +15,7 @@ UPLOAD, TEST_CLIP = "Upload a clip", "A test clip of the dataset"
 GRID = 4  # thumbnails per row
 
 st.title("Predict")
+explain.keep_state()
 run_dir = model_choice.pick_model()
 model = model_choice.model_or_stop(run_dir)
 prediction.caption_with_classes(

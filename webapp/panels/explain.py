@@ -22,6 +22,15 @@ SWITCH_KEY, CLASS_KEY, OPACITY_KEY = "explain-on", "explain-class", "explain-opa
 CLASS_FOR = "explain-class-for"  # the (clip, answer) the class box was last set for
 
 
+def keep_state() -> None:
+    """Keep the switch, class and opacity through a run that ends before they are drawn
+    (replacing an upload: one run sees no file): Streamlit drops the state of widgets a
+    run did not draw, and the switch then read off on the next clip (issue 28)."""
+    for key in (SWITCH_KEY, OPACITY_KEY):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def switch() -> bool:
     """The switch; True when the frame grid should show the heatmaps."""
     return st.toggle("Show where the model looked", key=SWITCH_KEY,
