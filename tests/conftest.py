@@ -32,12 +32,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # pytest-xdist otherwise reorders files by their number of tests, which put the long
 # one-test browser files last.
 LONGEST_FIRST = ("test_browser", "test_ray", "test_live_browser", "test_signin_browser",
-                 "test_datasets_browser", "test_bad_input", "test_lite_family", "test_app",
+                 "test_datasets_browser", "test_first_start_browser", "test_bad_input",
+                 "test_lite_family", "test_app",
                  "test_dataset_map_videos", "test_crash", "test_export", "test_live_app",
                  "test_demo", "test_finetune", "test_engines", "test_dataset_map_app",
                  "test_explain", "test_app_explain", "test_queue_ray", "test_presets_accurate",
                  "test_train", "test_run_disk", "test_browser_scale", "test_features",
-                 "test_first_run", "test_predict", "test_backbones", "test_export_calibration",
+                 "test_predict", "test_backbones", "test_export_calibration",
                  "test_evaluate", "test_precision", "test_datasets_app", "test_predict_trust",
                  "test_small_data", "test_demo_model", "test_confusion_scale",
                  "test_concurrency", "test_dataset_map_browser", "test_workspace")

@@ -1,6 +1,7 @@
 """A first start in Chromium: a widget change while Home waits for the demo dataset, then a
 clip's preview on a server that has just generated it (issue 28 items 1 and 2). It also
-checks what tests/test_first_run.py checks of the generation (the same first start).
+checks the first start itself: Home generates the missing demo in a child process with a
+progress bar, never a traceback, and TensorFlow stays out of the server.
 
 The generation is held at its last step (tests/web.py ``held_calls``) until the test has
 changed the sidebar's source during the wait, so the wait is certain on any machine.
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import web
-from tests.web import EXCEPTION, open_page, wait_idle
+from tests.web import EXCEPTION, SHOTS, open_page, wait_idle
 from vidcore.data import demo
 
 pytestmark = pytest.mark.browser
@@ -41,6 +42,7 @@ def test_a_widget_change_during_the_demo_wait_then_a_fresh_preview_plays(
     try:
         page.goto(f"{server.url}/")
         page.get_by_text(GENERATING).wait_for(timeout=60_000)
+        page.screenshot(path=str(SHOTS.parent / "first-run-progress.png"))
         with socket.held(HOLD_MS):
             web.sidebar_source(page, "A folder on this machine")
         socket.recovers_to("The dataset could not be opened")
@@ -50,6 +52,7 @@ def test_a_widget_change_during_the_demo_wait_then_a_fresh_preview_plays(
     finally:
         hold.unlink()
     wait_idle(page, timeout_ms=240_000)
+    page.screenshot(path=str(SHOTS.parent / "first-run-home.png"))
     text = page.inner_text("body")
     assert "100 videos" in text and "failed" not in text, text  # the Dataset card's count
     assert demo.generation_state(demo_dir, "tiny")["complete"]
