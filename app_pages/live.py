@@ -10,9 +10,9 @@ from vidcore import clips, workspace
 from vidcore.data.video import resize_frame
 from vidcore.models.loading import model_version
 from vidcore.stream import StreamClassifier, window_plan
-from vidcore.views import charts, ice, live_link, stream_tables
+from vidcore.views import charts, ice, stream_tables
 from vidcore.views.live import LiveSession, window_note
-from webapp import media, model_choice
+from webapp import live_link, media, model_choice
 from webapp.boundary import guard
 
 SESSION = "live-session"
@@ -187,7 +187,7 @@ with guard("Reading the WebRTC settings"):
     rtc = ice.rtc_configuration()
 
 # The camera component ends the stream on a "disconnected" that a busy computer reports
-# for a moment (issue 28, after Keep): hold it until it lasts (vidcore.views.live_link).
+# for a moment (issue 28, after Keep): hold it until it lasts (webapp.live_link).
 live_link.patient_consent()  # and the server's end: late answers of a busy browser
 with st.container(key="live-link", height=1, border=False):
     st.html(live_link.hold_script(), unsafe_allow_javascript=True)

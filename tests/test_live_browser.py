@@ -158,7 +158,7 @@ def _drive(page, url: str) -> None:
 def _a_moment_of_disconnected_is_ridden_out(page, camera) -> None:
     """What a busy computer made Chromium do (issue 28, after Keep): report the camera's
     connection "disconnected" and "connected" again a moment later. The component used
-    to stop the stream on the first; the page holds it (vidcore.views.live_link)."""
+    to stop the stream on the first; the page holds it (webapp.live_link)."""
     frame = _camera_frame(page)
     frame.evaluate(_SAY_STATE, "disconnected")
     page.wait_for_timeout(1000)  # the old component stopped within 0.1 s, closed in 0.5 s

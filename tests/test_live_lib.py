@@ -157,7 +157,7 @@ class _Stream:
 
 
 def test_the_page_script_holds_only_disconnected_and_marks_the_frame():
-    from vidcore.views import live_link
+    from webapp import live_link
 
     script = live_link.hold_script(grace_s=2.5)
     assert "const GRACE_MS = 2500;" in script and live_link.COMPONENT_TITLE in script
@@ -168,7 +168,7 @@ def test_the_page_script_holds_only_disconnected_and_marks_the_frame():
 def test_the_server_lets_a_busy_browser_answer_late(monkeypatch):
     import aioice.ice
 
-    from vidcore.views import live_link
+    from webapp import live_link
 
     monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 6)
     live_link.patient_consent()

@@ -135,7 +135,7 @@ class LiveSession:
 SILENT_S = 3.0  # no frame this long while streaming: the page says so
 # No frame this long before the browser stopped: the connection was lost, not stopped
 # (a Stop ends the frames and reaches the server a few seconds later on a busy machine;
-# a lost connection is held live_link.GRACE_S seconds before the browser gives up).
+# a lost connection is held webapp.live_link.GRACE_S seconds before the browser gives up).
 LOST_S = 6.0
 
 
