@@ -23,9 +23,10 @@ CLASS_FOR = "explain-class-for"  # the (clip, answer) the class box was last set
 
 
 def keep_state() -> None:
-    """Keep the switch, class and opacity through a run that ends before they are drawn
+    """Keep the switch and the opacity through a run that ends before they are drawn
     (replacing an upload: one run sees no file): Streamlit drops the state of widgets a
-    run did not draw, and the switch then read off on the next clip (issue 28)."""
+    run did not draw, and the switch then read off on the next clip (issue 28). The
+    class box is not kept: it is set anew for each clip's answer (``CLASS_FOR``)."""
     for key in (SWITCH_KEY, OPACITY_KEY):
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
