@@ -79,29 +79,24 @@ class LinearRuntime:
         """Keras ops: softmax of the linear map of the standardised pooled features."""
         from keras import ops
 
+        return ops.softmax(self._logits(f))
+
+    def logit_function(self):
+        """features ``(T, D)`` -> ``(1, C)`` logits (Keras ops: differentiable in TF)."""
+        from keras import ops
+
+        return lambda f: ops.expand_dims(self._logits(f), 0)
+
+    def _logits(self, f):
+        """Keras ops: the clip's ``(C,)`` logits, pooled as the numpy head pools."""
+        from keras import ops
+
         h = self.head
         pooled = ops.mean(f, 0)
         if h.pooling == "mean_std":
             pooled = ops.concatenate([pooled, ops.std(f, 0)], 0)
         pooled = _signed_root_ops(pooled) if h.root else pooled
-        return ops.softmax(ops.matmul((pooled - h.mean) / h.scale, h.coef.T) + h.intercept)
-
-    def logit_function(self):
-        """features ``(T, D)`` -> ``(1, C)`` logits, in TensorFlow."""
-        import tensorflow as tf
-
-        coef, intercept = tf.constant(self.head.coef.T), tf.constant(self.head.intercept)
-        mean, scale = tf.constant(self.head.mean), tf.constant(self.head.scale)
-        with_std, root = self.head.pooling == "mean_std", self.head.root
-
-        def logits(f):
-            pooled = tf.reduce_mean(f, 0, keepdims=True)
-            if with_std:
-                pooled = tf.concat([pooled, tf.math.reduce_std(f, 0, keepdims=True)], 1)
-            pooled = _signed_root_ops(pooled) if root else pooled
-            return ((pooled - mean) / scale) @ coef + intercept
-
-        return logits
+        return ops.matmul((pooled - h.mean) / h.scale, h.coef.T) + h.intercept
 
 
 def _signed_root_ops(x):
