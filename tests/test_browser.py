@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests import app_world, web
@@ -67,7 +68,10 @@ EVALUATE_HOLD = "evaluate.hold"
 
 def test_every_page_renders_with_the_sidebar(page, server):
     for name in pages.PAGES:
-        open_page(page, server.url, name)
+        try:
+            open_page(page, server.url, name)
+        except PlaywrightTimeout as err:  # say which page never settled
+            raise AssertionError(f"the {name} page never settled") from err
         assert page.locator(EXCEPTION).count() == 0, name
         # Opened by URL: the router still ran (dataset picker in the sidebar, full menu).
         page.get_by_text("Demo dataset").wait_for(timeout=30_000)
