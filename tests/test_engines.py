@@ -125,6 +125,11 @@ def test_choice_is_measured_once_remembered_and_keyed(weights_dir, monkeypatch):
     assert (fast.engine, fast.precision) == ("keras", "bfloat16") and calls[-1] == [
         "keras bfloat16", "litert float32"]
     assert doctor.engine_report()["engine"] == "keras"
+    # bfloat16 by name is honoured, never measured against LiteRT float32
+    monkeypatch.setattr(engines, "_measure", lambda *a: pytest.fail("bfloat16 by name measures"))
+    asked = engines.choose(replace(SPEC, precision="bfloat16"))
+    assert (asked.engine, asked.precision, asked.source) == ("keras", "bfloat16", "only")
+    assert "bfloat16 asked for" in asked.reason
 
 
 def test_override_and_bad_values(weights_dir, monkeypatch):

@@ -226,20 +226,25 @@ def choose(spec, measure: bool = True) -> Choice:
     keras_precision = precisions.resolve(spec.precision, get_spec(spec.backbone).bfloat16)
     if engine == "litert":
         keras_precision = "float32"
-    pairs = candidates(engine, keras_precision, spec.weights is not None and litert_available())
+    # bfloat16 asked for by name is honoured: only Keras computes it, so nothing to measure.
+    convertible = forced_precision != "bfloat16" and spec.weights is not None \
+        and litert_available()
+    pairs = candidates(engine, keras_precision, convertible)
     if engine == "auto" and _quick_start.get() and ("litert", "float32") in pairs \
-            and forced_precision != "bfloat16" and _converted(spec):
+            and _converted(spec):
         return Choice("litert", "float32", "quick start", QUICK_START_REASON)
     if len(pairs) == 1:
-        return Choice(*pairs[0], *_single_reason(spec, engine))
+        return Choice(*pairs[0], *_single_reason(spec, engine, forced_precision))
     with _CHOOSE_LOCK:
         return _remembered_or_measured(spec, pairs, keras_precision, measure)
 
 
-def _single_reason(spec, engine: str) -> tuple[str, str]:
+def _single_reason(spec, engine: str, forced_precision: str) -> tuple[str, str]:
     if engine != "auto":
         forced = settings.engine() == engine and spec.engine == "auto"
         return "override", f"{ENV_VAR}={engine}" if forced else f"engine {engine} pinned"
+    if forced_precision == "bfloat16":
+        return "only", "bfloat16 asked for: only Keras computes it"
     if spec.weights is None:
         return "only", "random weights: nothing stable to convert, so Keras"
     return "only", "ai-edge-litert is not installed, so Keras"
