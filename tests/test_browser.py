@@ -40,9 +40,8 @@ def server(world, serve_app, tmp_path_factory, holds):
     """The app on the tiny world, its runs in a folder of this file's own; an evaluation
     waits while ``holds/EVALUATE_HOLD`` exists (tests/web.py ``held_calls``)."""
     runs_dir = world.runs_with_model(tmp_path_factory.mktemp("browser") / "runs")
-    return serve_app(web.held_calls(holds / "site", {"vidcore.evaluate:evaluate":
-                                                     holds / EVALUATE_HOLD},
-                                    world.env(runs_dir) | web.slow_previews(SLOW, 4)))
+    return serve_app(web.held_calls({"vidcore.evaluate:evaluate": holds / EVALUATE_HOLD},
+                                    web.slow_previews(SLOW, 4, world.env(runs_dir))))
 
 
 @pytest.fixture
@@ -59,10 +58,8 @@ def page(browser):
 
 SLOW = "StandUp"  # this server makes these clips' previews slow (4 s), to act in the wait
 CONVERTING = "Converting the clip for the browser"
-HOLD_MS = 2000  # longer than any timer of the app's pages (Train's live view: 1.5 s)
 QUICK = ("Kick", "Punch", "SitDown")  # clips picked in quick succession: runs cut short
 QUICK_MS = 150
-FOLDER_HINT = "Type the path of a dataset folder"
 EVALUATE_HOLD = "evaluate.hold"
 
 
@@ -99,9 +96,9 @@ def test_no_widget_change_blanks_the_page_while_a_player_waits(page, server):
     _pick_quickly(page, "Video")  # each pick cuts the run before short (the page fixture
     web.choose_option(page, "Video", SLOW)  # fails on what they leave behind)
     page.get_by_text(CONVERTING).first.wait_for()
-    with socket.held(HOLD_MS):
+    with socket.held(web.HOLD_MS):
         web.sidebar_source(page, "A folder on this machine")
-    page.get_by_text(FOLDER_HINT).wait_for()
+    page.get_by_text(web.FOLDER_HINT).wait_for()
     assert not socket.blanked(), socket.errors
     web.sidebar_source(page, "Demo dataset")
     # Predict: the verdict is on the page while its player still waits for the preview.
@@ -112,7 +109,7 @@ def test_no_widget_change_blanks_the_page_while_a_player_waits(page, server):
     page.locator('.st-key-answers [data-testid="stMetric"]').first.wait_for()
     page.get_by_text(CONVERTING).first.wait_for()
     assert page.get_by_text("True class:").count() == 1
-    with socket.held(HOLD_MS):
+    with socket.held(web.HOLD_MS):
         page.get_by_text("Upload a clip", exact=True).click()
     page.get_by_text("Upload a short video of one action").wait_for()
     wait_idle(page)
@@ -155,9 +152,9 @@ def test_no_widget_change_blanks_the_page_while_the_map_is_made(page, server, wo
         web.choose_option(page, "Sampler", "segments")
         mapping = f"Mapping: features of 3 of {len(index.records)} clips"
         page.get_by_text(mapping).wait_for()
-        with socket.held(HOLD_MS):
+        with socket.held(web.HOLD_MS):
             web.sidebar_source(page, "A folder on this machine")
-        socket.recovers_to(FOLDER_HINT)
+        socket.recovers_to(web.FOLDER_HINT)
         web.sidebar_source(page, "Demo dataset")
         socket.recovers_to(mapping)
         write_finished_job(index, spec, world.store)  # the job ends: the page shows its map
@@ -203,7 +200,7 @@ def test_evaluate_from_the_browser(page, server, holds):
     try:
         page.get_by_role("button", name="Evaluate on the test clips").click()
         page.get_by_text("Reading the test clips").wait_for()
-        with socket.held(HOLD_MS):
+        with socket.held(web.HOLD_MS):
             web.sidebar_source(page, "A folder on this machine")
             flag.unlink()  # the evaluation goes on, and meets the change at its next step
     finally:
@@ -267,9 +264,9 @@ def test_train_from_the_browser_survives_a_reload(page, server, world, monkeypat
     assert page.locator(EXCEPTION).count() == 0
     shoot(page, SHOTS / "train-live.png")
     # The live view polls: a sidebar change that ends the page early, answers held back.
-    with socket.held(HOLD_MS):
+    with socket.held(web.HOLD_MS):
         web.sidebar_source(page, "A folder on this machine")
-    page.get_by_text(FOLDER_HINT).wait_for()
+    page.get_by_text(web.FOLDER_HINT).wait_for()
     assert not socket.blanked(), socket.errors
     web.sidebar_source(page, "Demo dataset")
     page.get_by_text("best validation accuracy").wait_for(timeout=240_000)

@@ -21,7 +21,6 @@ from vidcore.data import demo
 
 pytestmark = pytest.mark.browser
 
-HOLD_MS = 2000  # the server's answers held back after the change (as in test_browser)
 GENERATING = "Generating the demo dataset"
 # The <video> of the page's first player, once a frame of a clip other than `old` is in.
 _PLAYS_ANOTHER = """old => { const v = document.querySelector('video');
@@ -32,8 +31,7 @@ def test_a_widget_change_during_the_demo_wait_then_a_fresh_preview_plays(
         serve_app, page, tmp_path):
     demo_dir, hold = tmp_path / "no-demo-yet", tmp_path / "demo.hold"
     hold.touch()
-    server = serve_app(web.held_calls(tmp_path / "site", {"vidcore.data.demo:_write_splits":
-                                                          hold},
+    server = serve_app(web.held_calls({"vidcore.data.demo:_write_splits": hold},
                                       {"VIDCORE_DEMO_DIR": str(demo_dir),
                                        "VIDCORE_DEMO_SIZE": "tiny",
                                        "VIDCORE_RUNS": str(tmp_path / "runs"),
@@ -43,7 +41,7 @@ def test_a_widget_change_during_the_demo_wait_then_a_fresh_preview_plays(
         page.goto(f"{server.url}/")
         page.get_by_text(GENERATING).wait_for(timeout=60_000)
         page.screenshot(path=str(SHOTS.parent / "first-run-progress.png"))
-        with socket.held(HOLD_MS):
+        with socket.held(web.HOLD_MS):
             web.sidebar_source(page, "A folder on this machine")
         socket.recovers_to("The dataset could not be opened")
         assert not demo.generation_state(demo_dir, "tiny")["complete"]  # it was a wait

@@ -34,6 +34,8 @@ QUIET_MS = 300  # a script run counts as over once the page stayed idle this lon
 # What the frontend says when a message cannot be placed in its element tree: the app
 # then unmounts into a blank white page (issue 28).
 BLANK_MARKS = ("bad delta path", "cannot set a node at a delta path")
+HOLD_MS = 2000  # answers held back after a change: longer than any page timer (Train's 1.5 s)
+FOLDER_HINT = "Type the path of a dataset folder"  # the sidebar's folder source, no path yet
 
 
 @dataclass(frozen=True)
@@ -299,65 +301,32 @@ def click_cell(page, chart: int, shown: list[str], true: str, predicted: str) ->
                        picker, f"{true} → {predicted}:")
 
 
-def slow_previews(word: str, seconds: float) -> dict:
-    """Server environment that delays the browser preview of clips whose path holds
-    ``word`` (tests/slow_previews/sitecustomize.py), so a test can act during the wait."""
-    path = os.pathsep.join(p for p in (str(REPO / "tests" / "slow_previews"),
-                                       os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, "VIDCORE_TEST_SLOW_PREVIEWS": f"{word}:{seconds:g}"}
+SERVER_SITE = REPO / "tests" / "server_site"  # its sitecustomize.py patches a test server
 
 
-_HOLD_SITE = '''"""Written by tests/web.py ``held_calls``: functions named in VIDCORE_TEST_HOLDS
-("module:function=flag file;..." ) wait while their flag file exists (2 min at most)."""
-import os
-import runpy
-import sys
-import time
-
-_NEXT = os.environ.get("VIDCORE_TEST_NEXT_SITE")
-if _NEXT:  # the sitecustomize this one shadows (slow previews): run it too
-    runpy.run_path(_NEXT)
+def _patched(env: dict | None, variable: str, entries: list[str]) -> dict:
+    """``env`` with tests/server_site on PYTHONPATH and ``entries`` added to ``variable``."""
+    env = dict(env or {})
+    paths = (env.get("PYTHONPATH") or os.environ.get("PYTHONPATH", "")).split(os.pathsep)
+    path = os.pathsep.join([str(SERVER_SITE), *(p for p in paths if p and p != str(SERVER_SITE))])
+    joined = ";".join(filter(None, (env.get(variable), *entries)))
+    return env | {"PYTHONPATH": path, variable: joined}
 
 
-def _hold(module, name, flag):
-    real = getattr(module, name)
-
-    def held(*args, **kwargs):
-        deadline = time.monotonic() + 120
-        while os.path.exists(flag) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return real(*args, **kwargs)
-
-    setattr(module, name, held)
+def slow_previews(word: str, seconds: float, env: dict | None = None) -> dict:
+    """Server environment (on top of ``env``) that delays the browser preview of clips
+    whose path holds ``word``, so a test can act during the wait."""
+    return _patched(env, "VIDCORE_TEST_DELAYS",
+                    [f"vidcore.views.webio:browser_clip={word}:{seconds:g}"])
 
 
-for _entry in filter(None, os.environ.get("VIDCORE_TEST_HOLDS", "").split(";")):
-    _target, _flag = _entry.split("=", 1)
-    _module, _name = _target.split(":")
-    __import__(_module)
-    _hold(sys.modules[_module], _name, _flag)
-'''
-
-
-def held_calls(folder: Path, holds: dict[str, Path], env: dict | None = None) -> dict:
+def held_calls(holds: dict[str, Path], env: dict | None = None) -> dict:
     """Server environment (on top of ``env``) in which each function named in ``holds``
     (``"module:function"``) waits, in the server and in every Python child it starts,
     while its flag file exists: a test makes the flag before the action whose wait it
     wants to act in, and removes it to let the work go on. The wait is then certain,
-    however fast the machine, and costs nothing once the flag is gone.
-
-    ``folder`` receives the ``sitecustomize.py`` that does it (it runs a sitecustomize
-    ``env``'s PYTHONPATH already had, e.g. ``slow_previews``'s, too).
-    """
-    env = dict(env or {})
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(_HOLD_SITE)
-    shadowed = next((Path(p) / "sitecustomize.py" for p in env.get("PYTHONPATH", "").split(
-        os.pathsep) if p and (Path(p) / "sitecustomize.py").is_file()), None)
-    path = os.pathsep.join(p for p in (str(folder), env.get("PYTHONPATH")
-                                       or os.environ.get("PYTHONPATH", "")) if p)
-    return env | {"PYTHONPATH": path, "VIDCORE_TEST_NEXT_SITE": str(shadowed or ""),
-                  "VIDCORE_TEST_HOLDS": ";".join(f"{t}={f}" for t, f in holds.items())}
+    however fast the machine, and costs nothing once the flag is gone."""
+    return _patched(env, "VIDCORE_TEST_HOLDS", [f"{t}={f}" for t, f in holds.items()])
 
 
 class HeldSocket:
