@@ -18,7 +18,7 @@ _POINT = """path => {
   if (!gd) return null;
   gd.scrollIntoView({block: 'center'});
   for (const trace of gd._fullData) {
-    const j = [...trace.customdata].findIndex(c => c[0] === path);
+    const j = [...trace.customdata].findIndex(c => c === path);
     if (j < 0) continue;
     const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
     const box = gd.getBoundingClientRect();

@@ -62,9 +62,18 @@ def test_the_map_colours_by_class_and_by_issue(mapped):
     assert all(t["type"] == "scattergl" for t in _map(at)["data"])
     at.segmented_control(key="map-color").set_value("issue").run()
     assert not at.exception, at.exception
-    named = {t["name"]: [d[0] for d in t["customdata"]] for t in _map(at)["data"]}
+    named = {t["name"]: list(t["customdata"]) for t in _map(at)["data"]}
     assert named[map_view.LABEL_ISSUE] == [kick[0]]
     assert sorted(named[map_view.CROSS_SPLIT]) == sorted([jack[0], kick[1]])
+
+
+def test_the_map_is_drawn_at_css_size_and_names_each_clip_by_its_path(mapped):
+    at, kick, jack, _ = mapped
+    chart = next(c for c in at.get("plotly_chart") if "dataset-map" in c.proto.id)
+    assert json.loads(chart.proto.config)["plotGlPixelRatio"] == 1
+    paths = [p for t in _map(at)["data"] for p in t["customdata"]]
+    assert sorted(paths) == sorted(kick + jack)
+    assert all(t["hovertemplate"] == "%{customdata}<extra></extra>" for t in _map(at)["data"])
 
 
 def _click(at, label: str) -> None:

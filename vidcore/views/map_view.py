@@ -29,6 +29,13 @@ VERDICT_COLORS = {"not a test clip": "#dee2e6", "right": "#2f9e44", "wrong": "#e
 LEGEND_MAX = 24  # more categories than this: one trace, colours cycled, no legend
 PALETTE = plotly.colors.qualitative.Dark24 + plotly.colors.qualitative.Light24
 MARGIN = {"t": 10, "b": 10, "l": 10, "r": 10}
+# plotly.js config for the map charts (``st.plotly_chart(config=...)``). plotly.js draws
+# WebGL at twice the chart's size by default (plotGlPixelRatio 2), in two contexts
+# (points, selection); where WebGL is software (no GPU, headless Chromium) allocating
+# and clearing those 4x-area antialiased buffers held the page's main thread longest.
+# At 1 the points are drawn at the chart's CSS size: on a 2x (HiDPI) screen their edges
+# are softer; the axes, hover labels and legend are SVG and stay sharp.
+PLOT_CONFIG = {"plotGlPixelRatio": 1}
 
 
 def map_spec(sampler) -> FeatureSpec:
@@ -82,12 +89,14 @@ def issues_frame(result: dict) -> pd.DataFrame:
 
 def _trace(table: pd.DataFrame, name: str, color, size: float = 6, **marker) -> go.Scattergl:
     # The path is the point's only per-point text: hover shows it, a click returns it.
-    # (Class, group and split as text too made 13,320 points a 2.8 MB figure.)
+    # (Class, group and split as text too made 13,320 points a 2.8 MB figure.) One
+    # string a point, not a one-item list: 13,320 fewer arrays for the browser to parse,
+    # copy and collect on the first draw.
     return go.Scattergl(x=table["x"].to_numpy(np.float32), y=table["y"].to_numpy(np.float32),
                         mode="markers", name=name, marker={"color": color, "size": size,
                                                            **marker},
-                        customdata=table[["path"]].to_numpy(),
-                        hovertemplate="%{customdata[0]}<extra></extra>")
+                        customdata=table["path"].to_numpy(),
+                        hovertemplate="%{customdata}<extra></extra>")
 
 
 def _colors(table: pd.DataFrame, column: str) -> dict:
@@ -99,13 +108,16 @@ def _colors(table: pd.DataFrame, column: str) -> dict:
     return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(values)}
 
 
-def _cycled(values: pd.Series) -> dict:
-    """Marker colours for many categories: each one's palette index (a compact number
-    array) on a colour scale whose stops are exactly the palette's colours."""
+def _cycled(values: pd.Series) -> np.ndarray:
+    """Marker colours for many categories: each point's palette colour as a hex string.
+
+    Why strings: plotly.js turns a numeric colour array on a colour scale into colours
+    one point at a time, through the scale and back through a colour parser (13,320
+    points: a few hundred ms of the first draw on a loaded 2-core machine); a hex
+    string a point is only parsed, for about 100 kB more JSON.
+    """
     codes = pd.factorize(values, sort=True)[0] % len(PALETTE)
-    last = len(PALETTE) - 1
-    return {"color": codes.astype(np.int16), "cmin": 0, "cmax": last,
-            "colorscale": [[i / last, c] for i, c in enumerate(PALETTE)]}
+    return np.asarray(PALETTE, dtype=object)[codes]
 
 
 def map_figure(table: pd.DataFrame, color_by: str = "class", height: int = 560) -> go.Figure:
@@ -123,8 +135,7 @@ def map_figure(table: pd.DataFrame, color_by: str = "class", height: int = 560) 
         for value, color in colors.items():
             fig.add_trace(_trace(table[values == value], value, color))
     else:
-        cycled = _cycled(values)
-        fig.add_trace(_trace(table, "clips", cycled.pop("color"), **cycled))
+        fig.add_trace(_trace(table, "clips", _cycled(values)))
     return _tidy(fig, height, legend=len(colors) <= LEGEND_MAX)
 
 

@@ -106,7 +106,8 @@ def show(index: VideoIndex, result: dict) -> None:
     color = st.segmented_control("Colour by", list(map_view.COLOR_BY), default="class",
                                  key="map-color") or "class"
     event = st.plotly_chart(map_view.map_figure(table, color), key="dataset-map",
-                            on_select="rerun", selection_mode="points")
+                            on_select="rerun", selection_mode="points",
+                            config=map_view.PLOT_CONFIG)
     picked = map_view.picked_path(getattr(event, "selection", None))
     if picked:
         st.session_state[PICKED] = picked
