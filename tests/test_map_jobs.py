@@ -89,3 +89,32 @@ def test_a_job_whose_process_died_says_why(stored):
     (folder / map_jobs.LOG).write_text("loading\nerror: the store is not readable\n")
     assert map_jobs.job_state(folder) == {"state": "failed",
                                           "error": "error: the store is not readable"}
+
+
+def test_the_folder_stays_put_when_the_job_settles_the_precision(stored, monkeypatch):
+    """An "auto" spec on a bfloat16 CPU: its precision is unsettled when the page starts
+    the job and bfloat16 once the job's extraction has measured the engines; the page
+    must find the job in the same folder before and after (it used to look elsewhere
+    and offer "Map this dataset" again)."""
+    from dataclasses import replace
+
+    from vidcore.errors import InputError
+    from vidcore.features import spec as spec_module
+
+    index, store, _, _ = stored
+    auto = replace(SPEC, precision="auto")
+    monkeypatch.delenv("VIDCORE_PRECISION", raising=False)
+
+    def unsettled(self, measure=True):
+        raise InputError("not settled yet")
+
+    monkeypatch.setattr(spec_module.FeatureSpec, "compute_precision", unsettled)
+    before = map_jobs.job_folder(index, auto, store)
+    monkeypatch.setattr(spec_module.FeatureSpec, "compute_precision",
+                        lambda self, measure=True: "bfloat16")
+    assert "__bf16__" in auto.folder_name()  # the feature set's name did move
+    assert map_jobs.job_folder(index, auto, store) == before
+    # a precision the user forces is another feature set: another job
+    assert map_jobs.job_folder(index, SPEC, store) != before
+    monkeypatch.setenv("VIDCORE_PRECISION", "float32")
+    assert map_jobs.job_folder(index, auto, store) != before

@@ -41,13 +41,14 @@ def job_folder(index: VideoIndex, spec: FeatureSpec,
                store_dir: str | os.PathLike | None = None) -> Path:
     """The job folder of a dataset's content under a feature set (nothing is created).
 
-    The key is every clip's path, size, modification time, class, group and split:
-    one ``stat`` a clip, so a page can ask on every run (13,320 clips: tens of ms).
+    The key is the feature set as asked for (``_feature_set_key``) and every clip's path,
+    size, modification time, class, group and split: one ``stat`` a clip, so a page can
+    ask on every run (13,320 clips: tens of ms).
 
     Raises:
         InputError: a clip file is gone or cannot be read (it is named).
     """
-    digest = hashlib.sha1(str(index.root).encode())
+    digest = hashlib.sha1(f"{index.root}|{_feature_set_key(spec)}".encode())
     for r in index.records:
         try:
             stat = os.stat(index.path_of(r))
@@ -57,16 +58,17 @@ def job_folder(index: VideoIndex, spec: FeatureSpec,
         digest.update(f"\n{r.path}|{stat.st_size}|{stat.st_mtime_ns}|{r.class_name}|"
                       f"{r.group}|{r.split}".encode())
     root = Path(store_dir) if store_dir else default_store_dir()
-    return root / _feature_set_name(spec) / "maps" / "jobs" / digest.hexdigest()[:16]
+    return root / "maps" / "jobs" / digest.hexdigest()[:16]
 
 
-def _feature_set_name(spec: FeatureSpec) -> str:
-    """The feature set's store folder; before the engines of an ``"auto"`` spec are
-    measured (first extraction on a bfloat16 CPU) its float32 name stands in."""
-    try:
-        return spec.folder_name()
-    except InputError:
-        return spec.folder_name("float32")
+def _feature_set_key(spec: FeatureSpec) -> str:
+    """The feature set as asked for: backbone, weights, sampler and flip (its float32
+    folder name) and the precision requested, not the one it resolves to. An ``"auto"``
+    spec's precision is settled by the job's own first extraction (on a bfloat16 CPU):
+    a key that followed it would move the folder mid-job, and the page lost its job."""
+    from vidcore.models.precision import requested
+
+    return f"{spec.folder_name('float32')}|{requested(spec.precision)}"
 
 
 def job_state(folder: str | os.PathLike) -> dict:

@@ -92,7 +92,8 @@ def test_map(run_dir: str, data: dict) -> None:
                    "marked by the head's answer. Mistakes that cluster show a region the "
                    "model confuses. Click a point to play the clip.")
         event = st.plotly_chart(map_view.verdict_figure(table, pd.DataFrame(verdicts)),
-                                key="verdict-map", on_select="rerun", selection_mode="points")
+                                key="verdict-map", on_select="rerun", selection_mode="points",
+                                config=map_view.PLOT_CONFIG)
         picked = map_view.picked_path(getattr(event, "selection", None))
         if picked:
             media.play_run_clip(run_dir, report["split"], picked)
