@@ -24,6 +24,15 @@ TOP = 3
 # While the camera runs the label redraws this often, the chart and frames less often:
 # drawing costs CPU in the server and the browser, which the camera's frames need too.
 REFRESH_S, HISTORY_REFRESH_S = 1.0, 3.0
+# FIXED_PLACES: in the two polling fragments every container is drawn in every run and
+# keeps its index (an optional message lives inside a container of its own, the frame
+# strip is always K columns), and the fragments keep theirs on the page. Why (issue 28,
+# the blank page after Keep): when Streamlit starts a fragment's next run before the last
+# run's messages went out, it drops that run's unsent deltas but keeps its references to
+# large elements the browser has cached (an image sent again unchanged), so such a
+# reference arrives without the containers it goes in. Where that place held an element
+# (a warning drawn before the picture), the browser cannot place it ("'setIn' cannot be
+# called on an ElementNode"), unmounts the whole app and closes its connection.
 THUMB_WIDTH = 120
 PICTURE_WIDTH = 320  # the newest classified frame, as the camera picture
 # The component's own messages, in words that say what to do.
@@ -80,8 +89,8 @@ def settings(plan) -> dict:
 def show_label(step, stats, frames: list) -> None:
     """The newest classified frame, the current label, large, with its confidence and
     the stream's speed (and what the window really spans when this computer is slow)."""
-    if frames:  # send-only WebRTC draws no picture of its own: show what the model saw
-        with st.container(key="live-picture"):
+    with st.container(key="live-picture"):  # always drawn: see FIXED_PLACES
+        if frames:  # send-only WebRTC draws no picture of its own: show what the model saw
             st.image(media.frame(frames[-1][1]), width=PICTURE_WIDTH,
                      caption="The newest frame the model classified")
     with st.container(key="live-label"):
@@ -112,21 +121,21 @@ def show_label(step, stats, frames: list) -> None:
 
 
 def show_history(live, aggregator: str) -> None:
-    """Rolling chart of the top classes and the window's frames with their times."""
+    """Rolling chart of the top classes and the window's frames with their times (both
+    containers always drawn, the strip always K columns wide: see FIXED_PLACES)."""
     steps = [s.to_dict(live.classifier.classes) for s in live.history()]
-    if steps:
-        now = steps[-1]["time"]
-        table = stream_tables.step_probabilities(steps, aggregator, TOP, now=now)
-        with st.container(key="live-chart"):
+    with st.container(key="live-chart"):
+        if steps:
+            now = steps[-1]["time"]
+            table = stream_tables.step_probabilities(steps, aggregator, TOP, now=now)
             st.plotly_chart(charts.live_probability_lines(table, HISTORY_S,
                                                            live.classifier.classes))
     frames = live.window_frames()
-    if frames:
-        with st.container(key="live-frames"):
-            st.markdown(f"**The {len(frames)} frames of the current window**")
-            now = frames[-1][0]
-            for col, (t, image) in zip(st.columns(len(frames)), frames, strict=True):
-                col.image(media.frame(thumbnail(image)), caption=f"{t - now:+.2f} s")
+    with st.container(key="live-frames"):
+        st.markdown(f"**The {len(frames)} frames of the current window**" if frames else "")
+        now = frames[-1][0] if frames else 0.0
+        for col, (t, image) in zip(st.columns(live.classifier.plan.frames), frames, strict=False):
+            col.image(media.frame(thumbnail(image)), caption=f"{t - now:+.2f} s")
 
 
 def thumbnail(image):
@@ -206,8 +215,9 @@ ctx = webrtc_streamer(
     video_frame_callback=live_session.on_frame, on_video_ended=live_session.on_ended,
     on_change=camera_changed, translations=TRANSLATIONS)
 active = ctx.state.playing or ctx.state.signalling
+hint = st.empty()  # one place whether shown or not: the fragments below keep theirs
 if not ctx.state.playing:  # the component shows browser errors by their raw names
-    st.caption(":material/help: If Start shows **NotFoundError** or **NotReadableError**, the "
+    hint.caption(":material/help: If Start shows **NotFoundError** or **NotReadableError**, the "
                "browser found no camera, or another app is using it: plug one in or close "
                "the other app, then press Start again.")
 with st.expander("The camera does not start?", icon=":material/help:"):
@@ -221,7 +231,16 @@ elif live_session.connect_since is None:
 
 @st.fragment(run_every=REFRESH_S if active else None)
 def panel() -> None:
-    """Redrawn every REFRESH_S while the camera runs."""
+    """Redrawn every REFRESH_S while the camera runs. Its notes go in one container that
+    is always drawn first, so what follows keeps its place (see FIXED_PLACES)."""
+    with st.container(key="live-notes"):
+        live = notes()
+    if live is not None:
+        show_label(live.latest(), live.stats(), live.window_frames())
+
+
+def notes():
+    """The panel's warnings and errors; the stream to show, or None before the first."""
     waited = live_session.waited() if active else None
     if waited is not None and waited > CONNECT_LIMIT_S:
         st.warning(f"No video has reached the server {waited:.0f} s after Start. Check that "
@@ -236,7 +255,7 @@ def panel() -> None:
     if live is None:
         if not active:
             st.info("Press **Start** and allow the camera.", icon=":material/videocam:")
-        return
+        return None
     silent = live_session.silent_for() if active else None
     if silent is not None:
         side = ("the server's end of the connection has closed"
@@ -251,7 +270,7 @@ def panel() -> None:
         else:
             st.info("Stopped. The last results stay here until the next Start.",
                     icon=":material/stop_circle:")
-    show_label(live.latest(), live.stats(), live.window_frames())
+    return live
 
 
 @st.fragment(run_every=HISTORY_REFRESH_S if active else None)
