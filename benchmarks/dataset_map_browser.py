@@ -145,15 +145,9 @@ def main(argv=None) -> int:
         root = make_ucf_tree(tmp / "tree", 101, args.clips).resolve()
         store, runs_dir = tmp / "store", tmp / "runs"
         runs_dir.mkdir()
-        # The job folder is named by the feature set, whose precision an "auto" spec
-        # settles by measuring engines: the server measured them (on the demo page)
-        # and this process had not, so the page looked in another folder and offered
-        # "Map this dataset" (the wait timed out). Pinned here and in the server.
-        os.environ["VIDCORE_PRECISION"] = "float32"
         stages, paths, job = finished_job(root, store, runs_dir)
         print(json.dumps({"clips": args.clips, "library": stages}), flush=True)
-        env = {"VIDCORE_RUNS": str(runs_dir), "VIDCORE_STORE": str(store),
-               "VIDCORE_PRECISION": "float32"}
+        env = {"VIDCORE_RUNS": str(runs_dir), "VIDCORE_STORE": str(store)}
         result = measure(root, env, paths, job, tmp, shots)
     print(json.dumps({"clips": args.clips, "browser": result}))
     print(f"load average after: {_load()}")
