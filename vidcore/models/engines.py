@@ -132,21 +132,24 @@ def machine_key(backbone: str, weights_id: str, precision: str) -> str:
 # ---------------------------------------------------------------- choosing
 
 
-def candidates(engine: str, precision: str, convertible: bool) -> list[tuple[str, str]]:
+def candidates(engine: str, precision: str, convertible: bool,
+               forced: str = "auto") -> list[tuple[str, str]]:
     """The (engine, precision) pairs eligible for a request.
 
     Args:
         engine: ``"auto"``, ``"keras"`` or ``"litert"`` (after ``requested``).
-        precision: what ``vidcore.models.precision.resolve`` gave for Keras, and
-            whether it was forced: ``"float32"`` or ``"bfloat16"``.
+        precision: what ``vidcore.models.precision.resolve`` gave for Keras:
+            ``"float32"`` or ``"bfloat16"``.
         convertible: whether the backbone can go to LiteRT here (ImageNet or file
             weights, no model handed in, ai-edge-litert installed).
+        forced: the precision asked for by name (``precision.requested``): bfloat16 so
+            asked is honoured, and only Keras computes it.
 
     Raises:
         InputError: ``litert`` asked where it cannot run.
     """
     keras = [("keras", precision)]
-    if engine == "keras":
+    if engine == "keras" or forced == "bfloat16":
         return keras
     if engine == "litert" and not convertible:
         raise InputError("engine litert needs ai-edge-litert installed and a backbone with "
@@ -226,10 +229,8 @@ def choose(spec, measure: bool = True) -> Choice:
     keras_precision = precisions.resolve(spec.precision, get_spec(spec.backbone).bfloat16)
     if engine == "litert":
         keras_precision = "float32"
-    # bfloat16 asked for by name is honoured: only Keras computes it, so nothing to measure.
-    convertible = forced_precision != "bfloat16" and spec.weights is not None \
-        and litert_available()
-    pairs = candidates(engine, keras_precision, convertible)
+    pairs = candidates(engine, keras_precision, spec.weights is not None and litert_available(),
+                       forced_precision)
     if engine == "auto" and _quick_start.get() and ("litert", "float32") in pairs \
             and _converted(spec):
         return Choice("litert", "float32", "quick start", QUICK_START_REASON)
